@@ -1,0 +1,143 @@
+"""The Python API, mirroring the CLI so that a notebook never shells out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ganzoo import config as cfg
+from ganzoo.errors import UserError
+from ganzoo.registry import get_registry
+from ganzoo.spec import DataInfo, VariantSpec
+
+
+def list_variants() -> list[VariantSpec]:
+    """Every installed variant, sorted by name."""
+    return sorted(get_registry().variants().values(), key=lambda v: v.name)
+
+
+def embedded_datasets(registry: Any) -> set[str]:
+    return {name for name, spec in registry.datasets().items() if spec.embedded}
+
+
+def make_config(
+    variant: str,
+    *,
+    config_file: str | Path | None = None,
+    overrides: dict[str, str] | None = None,
+    registry: Any = None,
+    **options: Any,
+) -> cfg.RunConfig:
+    """Resolve a run configuration as ``ganzoo run`` does.
+
+    ``options`` are the explicit settings (``steps=``, ``batch_size=``, ``dataset=``, ``seed=``,
+    ``device=``, ...), ``overrides`` the ``--set`` pairs as text, ``config_file`` a TOML file.
+    """
+    registry = registry or get_registry()
+    spec = registry.variant(variant)
+    data_root = options.pop("data_root", None)
+    if data_root is not None:
+        options["data.root"] = str(data_root)
+    file_values = cfg.read_toml(config_file) if config_file else None
+    config = cfg.resolve(
+        spec,
+        file_values=file_values,
+        set_values=overrides,
+        cli_values=options,
+        embedded_datasets=embedded_datasets(registry),
+    )
+    registry.dataset(config.dataset)  # unknown dataset: a clear error now, not mid-build
+    return config
+
+
+def train(variant: str, *, out: str | Path | None = None, quiet: bool = True, resume: str | Path | None = None,
+          registry: Any = None, config: cfg.RunConfig | None = None, **options: Any):
+    """Train ``variant`` and return a :class:`ganzoo.engine.trainer.RunResult`.
+
+    ``ganzoo.train("gan", dataset="ring8", steps=2000)``; options as in :func:`make_config`.
+    """
+    from ganzoo.engine.trainer import Trainer
+
+    registry = registry or get_registry()
+    if config is None:
+        config = make_config(variant, registry=registry, **options)
+    return Trainer(config, registry, run_dir=Path(out) if out else None, quiet=quiet,
+                   resume_from=Path(resume) if resume else None).train()
+
+
+@dataclass
+class LoadedRun:
+    """A trained run, loaded for sampling and evaluation."""
+
+    run_dir: Path
+    variant: VariantSpec
+    config: cfg.RunConfig
+    data_info: DataInfo
+    networks: dict[str, Any]
+    device: Any
+    step: int
+    registry: Any
+
+    def sample(self, n: int, labels: Any = None, seed: int = 0, inputs: Any = None):
+        """``n`` samples (images in [-1, 1] NCHW, or N×2 points) as a CPU tensor."""
+        from ganzoo.engine.trainer import draw_samples
+
+        out = []
+        batch = 500
+        for start in range(0, n, batch):
+            k = min(batch, n - start)
+            part_labels = None if labels is None else labels[start : start + k]
+            part_inputs = inputs if inputs is None else inputs
+            out.append(draw_samples(self.registry, self.variant, self.networks, self.config, k, part_labels,
+                                    seed + start, self.device, part_inputs).cpu())
+        import torch
+
+        return torch.cat(out)
+
+
+def load(run_dir: str | Path, checkpoint: str | Path | None = None, device: str = "auto", registry: Any = None) -> LoadedRun:
+    """Load a run folder's networks from its latest checkpoint (or ``checkpoint``)."""
+    from ganzoo.engine import checkpoint as ckpt
+    from ganzoo.engine.device import pick_device
+
+    registry = registry or get_registry()
+    run_dir = Path(run_dir)
+    info_path = run_dir / "run.json"
+    if not info_path.is_file():
+        raise UserError(f"{str(run_dir)!r} is not a ganzoo run folder (no run.json); pass the folder 'ganzoo run' printed")
+    info = json.loads(info_path.read_text())
+    name = info["variant"]
+    variants = registry.variants()
+    if name not in variants:
+        raise UserError(f"run {str(run_dir)!r} needs variant {name!r} from package {info.get('package', '?')}; install that package")
+    spec = variants[name]
+    config = cfg.load_run_config(run_dir / "config.toml", spec)
+    path = Path(checkpoint) if checkpoint else ckpt.latest_checkpoint(run_dir / "checkpoints")
+    if path is None:
+        raise UserError(f"run {str(run_dir)!r} has no checkpoint yet; train longer or pass --checkpoint FILE")
+    dev = pick_device(device)
+    payload = ckpt.load_checkpoint(path, map_location=dev)
+    if payload["variant"] != name:
+        raise UserError(f"checkpoint {str(path)!r} is from variant {payload['variant']!r}, not {name!r}")
+    _warn_versions(payload.get("plugins", {}), registry)
+    data = info["data"]
+    data_info = DataInfo(kind=data["kind"], shape=tuple(data["shape"]), num_classes=data["num_classes"])
+    networks = registry.networks(spec, config, data_info)
+    for key, net in networks.items():
+        net.load_state_dict(payload["networks"][key])
+        net.to(dev).eval()
+    for key, sd in payload.get("ema", {}).items():
+        networks[key].load_state_dict(sd)
+    return LoadedRun(run_dir, spec, config, data_info, networks, dev, int(payload["step"]), registry)
+
+
+def _warn_versions(saved: dict[str, str], registry: Any) -> None:
+    import sys
+
+    now = {r.package: r.version for r in registry.records if r.status == "loaded"}
+    for package, version in saved.items():
+        if package in now and now[package] != version:
+            print(f"ganzoo: warning: run was trained with {package} {version}, now {now[package]} is installed",
+                  file=sys.stderr)

@@ -1,0 +1,84 @@
+"""ganzoo's core plugin: the built-in datasets and metrics, the training step and the default sampler.
+
+It is registered through the entry point ``core`` in the group ``ganzoo`` like any other plugin, and
+answers last (``trylast``) where a variant may want to answer first.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from ganzoo.plugins import hookimpl
+from ganzoo.spec import DatasetSpec, MetricSpec
+
+
+def _mnist(config):
+    from ganzoo.data import mnist
+
+    return mnist.build(config)
+
+
+def _torchvision(class_name: str, config):
+    from ganzoo.data import vision
+
+    return vision.build_torchvision(class_name, config)
+
+
+def _folder(config):
+    from ganzoo.data import vision
+
+    return vision.build_folder(config)
+
+
+def _toy(name: str, config):
+    from ganzoo.data import toy
+
+    return toy.build(name, config)
+
+
+def _modes(run, **options):
+    from ganzoo.metrics import modes
+
+    return modes.compute(run, **options)
+
+
+@hookimpl
+def ganzoo_datasets():
+    return [
+        DatasetSpec("mnist", "MNIST digits, 28 px; the 10,000 test digits ship with ganzoo (no download)", "labelled-images", _mnist, embedded=True),
+        DatasetSpec("fashion-mnist", "Fashion-MNIST, 28 px (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "FashionMNIST")),
+        DatasetSpec("cifar10", "CIFAR-10, 32 px colour (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "CIFAR10")),
+        DatasetSpec("folder", "an image folder (--data-root; one sub-folder per class)", "labelled-images", _folder),
+        DatasetSpec("ring8", "8 Gaussians on the unit circle, std 0.01 (PacGAN's 2-D ring)", "points", partial(_toy, "ring8"), embedded=True),
+        DatasetSpec("grid25", "25 Gaussians on a 5×5 grid, std 0.05 (PacGAN's 2-D grid)", "points", partial(_toy, "grid25"), embedded=True),
+    ]
+
+
+@hookimpl
+def ganzoo_metrics():
+    return [
+        MetricSpec("modes", "mode coverage, % high-quality and reverse KL on ring8/grid25 (VEEGAN/PacGAN protocol)", ("points",), _modes),
+    ]
+
+
+@hookimpl(trylast=True)
+def ganzoo_train_step(schedule, ctx):
+    from ganzoo.engine.trainer import run_schedule
+
+    return run_schedule(schedule, ctx)
+
+
+@hookimpl(trylast=True)
+def ganzoo_sample(variant, networks, config, n, labels, generator, device):
+    import torch
+
+    latent_dim = getattr(config.model, "latent_dim", None)
+    if latent_dim is None:
+        return None
+    z = torch.randn(n, latent_dim, generator=generator, device=device)
+    net = networks[variant.generator]
+    if variant.conditional:
+        if labels is None:
+            raise ValueError("a conditional variant needs labels to sample")
+        return net(z, labels)
+    return net(z)

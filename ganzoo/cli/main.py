@@ -1,0 +1,58 @@
+"""The ``ganzoo`` command group and its error handling.
+
+Every :class:`~ganzoo.errors.GanzooError` a command raises becomes one line on stderr and its exit
+code (1 failure, 2 usage); click's own usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ganzoo import __version__
+from ganzoo.cli.console import fail
+from ganzoo.errors import GanzooError
+
+
+class GanzooGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GanzooError as exc:
+            fail(exc)
+
+
+@click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="ganzoo")
+def cli() -> None:
+    """ganzoo: a GAN variant zoo for PyTorch in which every variant is a plugin.
+
+    \b
+    ganzoo list                 the installed variants
+    ganzoo run gan              train on the MNIST digits that ship with ganzoo
+    ganzoo sample RUN_DIR       draw images from a trained run
+    """
+
+
+def _register_commands() -> None:
+    from ganzoo.cli import info, list_cmd, plugins_cmd, run, sample
+
+    for module in (list_cmd, info, plugins_cmd, run, sample):
+        cli.add_command(module.command)
+    try:  # commands added by later modules; absent ones are simply not offered
+        from ganzoo.cli import extra
+
+        for command in extra.commands():
+            cli.add_command(command)
+    except ImportError:
+        pass
+
+
+_register_commands()
+
+
+def main() -> None:
+    cli(prog_name="ganzoo")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

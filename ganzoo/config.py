@@ -1,0 +1,340 @@
+"""Typed run configuration: defaults, then the variant's profile, then a TOML file, then ``--set``.
+
+Every value has a declared type; an unknown key or a value of the wrong type is a
+:class:`~ganzoo.errors.UserError` that names the key and what is allowed. The resolved configuration
+is written to the run folder as ``config.toml`` and is all a later command needs to rebuild the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ganzoo.errors import UserError, closest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+Precision = Literal["fp32", "bf16"]
+
+
+@dataclass
+class DataConfig:
+    """Where the data comes from. Empty values mean "the dataset's default"."""
+
+    #: A folder already holding the dataset (torchvision layout, an image folder, ...).
+    root: str = ""
+    #: ``train`` or ``test`` for torchvision datasets; the embedded MNIST is the test split.
+    split: str = ""
+    #: Download through torchvision when the files are not under ``root`` (needs internet).
+    download: bool = False
+    #: Image channels for folders (1 = greyscale, 3 = RGB); 0 keeps the dataset's own.
+    channels: int = 0
+    #: DataLoader worker processes for datasets read from disk.
+    workers: int = 2
+    #: Keep the whole dataset as one tensor on the training device when it has at most this many
+    #: samples (faster than a DataLoader for MNIST-sized data).
+    max_in_memory: int = 200_000
+
+
+@dataclass
+class RunConfig:
+    """One training run. ``model`` holds the variant's own hyper-parameters (its dataclass)."""
+
+    variant: str = ""
+    dataset: str = ""
+    #: Named overrides declared by the variant (``demo``, ``paper``, ...); empty picks ``demo`` on
+    #: the variant's embedded default dataset and ``paper`` otherwise.
+    profile: str = ""
+    steps: int = 10_000
+    batch_size: int = 64
+    #: Images are resized to this size (0 keeps the dataset's own size).
+    image_size: int = 0
+    seed: int = 0
+    #: ``auto`` picks cuda, then mps, then cpu.
+    device: str = "auto"
+    #: ``bf16`` turns on bfloat16 autocast on CUDA (ignored elsewhere).
+    precision: Precision = "fp32"
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    #: Number of images in the periodic sample grid (fixed noise, so grids are comparable).
+    grid_size: int = 64
+    data: DataConfig = field(default_factory=DataConfig)
+    model: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+
+# --------------------------------------------------------------------------------------------------
+# Typed access by dotted key
+# --------------------------------------------------------------------------------------------------
+
+
+def _hints(obj: Any) -> dict[str, Any]:
+    return typing.get_type_hints(type(obj))
+
+
+def _describe(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (tuple, list):
+        return "a list"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _coerce(key: str, value: Any, tp: Any, from_text: bool) -> Any:
+    """Return ``value`` as type ``tp`` or raise a UserError naming ``key`` and what is allowed."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value in (None, "none", "None") :
+            return None
+        return _coerce(key, value, args[0], from_text)
+    bad = UserError(f"bad value {value!r} for {key}: expected {_describe(tp)}")
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise bad
+        return value
+    if origin in (tuple, list):
+        (item_type, *_) = typing.get_args(tp) or (str,)
+        if from_text and isinstance(value, str):
+            text = value.strip().strip("[]()")
+            value = [v.strip() for v in text.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise bad
+        items = [_coerce(key, v, item_type, from_text) for v in value]
+        return tuple(items) if origin is tuple else items
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if from_text and str(value).lower() in ("true", "1", "yes", "on"):
+            return True
+        if from_text and str(value).lower() in ("false", "0", "no", "off"):
+            return False
+        raise bad
+    if tp is int:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, int):
+            return value
+        if from_text:
+            try:
+                return int(str(value).replace("_", ""))
+            except ValueError:
+                raise bad from None
+        raise bad
+    if tp is float:
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, (int, float)):
+            return float(value)
+        if from_text:
+            try:
+                return float(value)
+            except ValueError:
+                raise bad from None
+        raise bad
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise bad
+    return value
+
+
+def set_value(config: RunConfig, key: str, value: Any, from_text: bool = False) -> None:
+    """Set the dotted ``key`` of ``config`` to ``value``, checking the key and the type."""
+    parts = key.split(".")
+    target: Any = config
+    path = []
+    for part in parts[:-1]:
+        path.append(part)
+        if not dataclasses.is_dataclass(target) or part not in _field_names(target):
+            raise _unknown_key(key, config)
+        target = getattr(target, part)
+        if not dataclasses.is_dataclass(target):
+            raise _unknown_key(key, config)
+    last = parts[-1]
+    if not dataclasses.is_dataclass(target) or last not in _field_names(target):
+        raise _unknown_key(key, config)
+    tp = _hints(target)[last]
+    current = getattr(target, last)
+    if dataclasses.is_dataclass(current):
+        if not isinstance(value, dict):
+            raise UserError(f"bad value for {key}: expected a table of keys")
+        for sub, subvalue in value.items():
+            set_value(config, f"{key}.{sub}", subvalue, from_text)
+        return
+    setattr(target, last, _coerce(key, value, tp, from_text))
+
+
+def _field_names(obj: Any) -> list[str]:
+    return [f.name for f in dataclasses.fields(obj)]
+
+
+def all_keys(config: RunConfig) -> list[str]:
+    """Every settable dotted key of ``config``."""
+    keys: list[str] = []
+
+    def walk(obj: Any, prefix: str) -> None:
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                walk(value, prefix + f.name + ".")
+            else:
+                keys.append(prefix + f.name)
+
+    walk(config, "")
+    return keys
+
+
+def _unknown_key(key: str, config: RunConfig) -> UserError:
+    return UserError(f"unknown config key {key!r}; {closest(key, all_keys(config))}")
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """Nested dict of a config dataclass, tuples as lists (TOML-ready)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            out[f.name] = to_dict(value)
+        elif isinstance(value, tuple):
+            out[f.name] = list(value)
+        elif value is not None:
+            out[f.name] = value
+    return out
+
+
+def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def parse_sets(items: typing.Iterable[str]) -> dict[str, str]:
+    """``["a.b=1", ...]`` to ``{"a.b": "1"}``; a malformed item is a one-line error."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"bad --set {item!r}: expected key=value, e.g. --set model.lr=1e-4")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file {str(path)!r} does not exist; pass an existing TOML file")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def write_toml(config: RunConfig, path: str | Path) -> None:
+    import tomli_w
+
+    Path(path).write_text(tomli_w.dumps(to_dict(config)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Resolution
+# --------------------------------------------------------------------------------------------------
+
+
+def resolve(
+    variant: Any,
+    *,
+    file_values: dict[str, Any] | None = None,
+    set_values: dict[str, str] | None = None,
+    cli_values: dict[str, Any] | None = None,
+    embedded_datasets: typing.Container[str] = (),
+) -> RunConfig:
+    """Resolve a run configuration for ``variant`` (a :class:`ganzoo.spec.VariantSpec`).
+
+    Precedence, lowest first: the dataclass defaults (the paper's values), the chosen profile, the
+    TOML file, ``--set`` values, then the explicit CLI options (``--steps``, ``--batch-size``, ...).
+    """
+    file_values = flatten(file_values or {})
+    set_values = dict(set_values or {})
+    cli_values = {k: v for k, v in (cli_values or {}).items() if v is not None}
+
+    def user_value(key: str) -> Any:
+        for source in (cli_values, set_values, file_values):
+            if key in source:
+                return source[key]
+        return None
+
+    dataset = user_value("dataset") or variant.default_dataset
+    profile = user_value("profile")
+    if not profile:
+        on_demo_data = dataset == variant.default_dataset and dataset in embedded_datasets
+        profile = "demo" if on_demo_data and "demo" in variant.profiles else "paper"
+    if profile != "paper" and profile not in variant.profiles:
+        choices = ["paper", *variant.profiles]
+        raise UserError(f"unknown profile {profile!r} for {variant.name}; {closest(profile, choices)}")
+
+    config = RunConfig(variant=variant.name, model=variant.default_params())
+    for key, value in variant.profiles.get(profile, {}).items():
+        set_value(config, key, value)
+    for key, value in file_values.items():
+        if key == "variant":
+            continue
+        set_value(config, key, value)
+    for key, value in set_values.items():
+        if key == "variant":
+            raise UserError("the variant cannot be changed with --set; name it on the command line")
+        set_value(config, key, value, from_text=True)
+    for key, value in cli_values.items():
+        set_value(config, key, value)
+    config.dataset = dataset
+    config.profile = profile
+    validate(config)
+    return config
+
+
+def validate(config: RunConfig) -> None:
+    positive = ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "grid_size")
+    for key in positive:
+        if getattr(config, key) <= 0:
+            raise UserError(f"bad value {getattr(config, key)} for {key}: expected a positive integer")
+    if config.image_size < 0:
+        raise UserError(f"bad value {config.image_size} for image_size: expected 0 or more")
+    if config.keep_checkpoints < 1:
+        raise UserError("bad value for keep_checkpoints: expected at least 1")
+    if config.data.split not in ("", "train", "test"):
+        raise UserError(f"bad value {config.data.split!r} for data.split: expected 'train' or 'test'")
+    device = config.device
+    if not (device in ("auto", "cpu", "cuda", "mps") or device.startswith("cuda:")):
+        raise UserError(f"bad value {device!r} for device: expected auto, cpu, cuda, cuda:N or mps")
+
+
+def load_run_config(path: str | Path, variant: Any) -> RunConfig:
+    """Rebuild the resolved configuration saved in a run folder's ``config.toml``."""
+    values = flatten(read_toml(path))
+    config = RunConfig(variant=variant.name, model=variant.default_params())
+    for key, value in values.items():
+        if key == "variant":
+            continue
+        set_value(config, key, value)
+    return config

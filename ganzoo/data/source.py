@@ -1,0 +1,160 @@
+"""Data sources: endless, seeded, resumable streams of batches on the training device.
+
+Small datasets (MNIST, the 2-D mixtures, CIFAR-10) are held as one tensor on the device and sliced
+by a per-epoch permutation: no DataLoader, no host-to-device copy per step. Folders on disk go
+through a DataLoader with worker processes. Either way the order is a function of ``(seed, epoch)``
+and the position in the epoch, so a resumed run sees exactly the batches it would have seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from ganzoo.spec import DataInfo
+
+
+def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+class DataSource:
+    """Base class. ``info`` describes the samples; ``batches`` yields dicts of device tensors."""
+
+    info: DataInfo
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.position = 0  # batches already drawn in the current epoch
+
+    def batches(self, batch_size: int, seed: int, device: torch.device) -> Iterator[dict[str, torch.Tensor]]:
+        raise NotImplementedError
+
+    def examples(self, n: int, device: torch.device) -> dict[str, torch.Tensor]:
+        """The first ``n`` samples (deterministic; used for grids of real data and tests)."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch = int(state["epoch"])
+        self.position = int(state["position"])
+
+
+def to_unit_range(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images in [0, 255] to float in [-1, 1]."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def resize_uint8(images: torch.Tensor, size: int, chunk: int = 2048) -> torch.Tensor:
+    """Resize a uint8 NCHW tensor to ``size``×``size`` (bilinear, antialiased), staying uint8."""
+    import torch.nn.functional as F
+
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    out = []
+    for start in range(0, images.shape[0], chunk):
+        part = images[start : start + chunk].float()
+        part = F.interpolate(part, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        out.append(part.round_().clamp_(0, 255).to(torch.uint8))
+    return torch.cat(out)
+
+
+class TensorSource(DataSource):
+    """A dataset held as tensors (images as uint8, points as float32) on the training device."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor], info: DataInfo, **extra: Any) -> None:
+        super().__init__()
+        self.tensors = tensors
+        self.info = info
+        self.extra = extra
+        self._on: torch.device | None = None
+
+    def __len__(self) -> int:
+        return next(iter(self.tensors.values())).shape[0]
+
+    def to(self, device: torch.device) -> TensorSource:
+        if self._on != device:
+            self.tensors = {k: v.to(device) for k, v in self.tensors.items()}
+            self._on = device
+        return self
+
+    def _convert(self, key: str, value: torch.Tensor) -> torch.Tensor:
+        if value.dtype == torch.uint8 and key != "label":
+            return to_unit_range(value)
+        return value
+
+    def batches(self, batch_size: int, seed: int, device: torch.device) -> Iterator[dict[str, torch.Tensor]]:
+        self.to(device)
+        n = len(self)
+        if batch_size > n:
+            from ganzoo.errors import UserError
+
+            raise UserError(f"batch_size {batch_size} is larger than the dataset ({n} samples); lower --batch-size")
+        per_epoch = n // batch_size
+        while True:
+            order = torch.randperm(n, generator=_epoch_generator(seed, self.epoch)).to(device)
+            while self.position < per_epoch:
+                index = order[self.position * batch_size : (self.position + 1) * batch_size]
+                self.position += 1
+                yield {k: self._convert(k, v.index_select(0, index)) for k, v in self.tensors.items()}
+            self.epoch += 1
+            self.position = 0
+
+    def examples(self, n: int, device: torch.device) -> dict[str, torch.Tensor]:
+        return {k: self._convert(k, v[:n].to(device)) for k, v in self.tensors.items()}
+
+
+class LoaderSource(DataSource):
+    """A map-style torch Dataset read through a DataLoader with workers (folders on disk).
+
+    The dataset's items are ``(image, label)`` with images already in [-1, 1] (its transform's
+    job), or a dict of tensors.
+    """
+
+    def __init__(self, dataset: Any, info: DataInfo, workers: int = 2, keys: tuple[str, ...] = ("real", "label")) -> None:
+        super().__init__()
+        self.dataset = dataset
+        self.info = info
+        self.workers = workers
+        self.keys = keys
+
+    def _as_dict(self, item: Any) -> dict[str, torch.Tensor]:
+        if isinstance(item, dict):
+            return item
+        return dict(zip(self.keys, item))
+
+    def batches(self, batch_size: int, seed: int, device: torch.device) -> Iterator[dict[str, torch.Tensor]]:
+        from torch.utils.data import DataLoader, RandomSampler
+
+        n = len(self.dataset)
+        if batch_size > n:
+            from ganzoo.errors import UserError
+
+            raise UserError(f"batch_size {batch_size} is larger than the dataset ({n} samples); lower --batch-size")
+        pin = device.type == "cuda"
+        while True:
+            sampler = RandomSampler(self.dataset, generator=_epoch_generator(seed, self.epoch))
+            loader = DataLoader(
+                self.dataset,
+                batch_size=batch_size,
+                sampler=sampler,
+                drop_last=True,
+                num_workers=self.workers,
+                pin_memory=pin,
+                persistent_workers=False,
+            )
+            for index, item in enumerate(loader):
+                if index < self.position:  # resuming mid-epoch: skip what was already seen
+                    continue
+                self.position += 1
+                yield {k: v.to(device, non_blocking=pin) for k, v in self._as_dict(item).items()}
+            self.epoch += 1
+            self.position = 0
+
+    def examples(self, n: int, device: torch.device) -> dict[str, torch.Tensor]:
+        items = [self._as_dict(self.dataset[i]) for i in range(min(n, len(self.dataset)))]
+        return {k: torch.stack([torch.as_tensor(it[k]) for it in items]).to(device) for k in items[0]}

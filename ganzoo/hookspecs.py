@@ -1,0 +1,185 @@
+"""The plugin contract of ganzoo: every hook a plugin can implement, in the order the engine uses them.
+
+A plugin is any importable module or object with functions decorated by :data:`ganzoo.hookimpl`
+and named after a hook below. A distribution makes its plugin visible by declaring an entry point
+in the group ``ganzoo``::
+
+    [project.entry-points.ganzoo]
+    mygan = "mygan_plugin"
+
+The built-in variants are registered the same way by ganzoo's own ``pyproject.toml``.
+
+Conventions that hold for every hook:
+
+- Hooks are called with keyword arguments; an implementation may accept any subset of them.
+- Per-variant hooks receive ``variant`` (a :class:`ganzoo.spec.VariantSpec`). An implementation
+  that does not handle that variant returns ``None`` so the next one is asked; the first non-``None``
+  answer wins (``firstresult``).
+- Implementations run last-registered-first. Use ``@hookimpl(tryfirst=True)`` to override another
+  plugin's answer, or ``@hookimpl(wrapper=True)`` to receive and change it (e.g. swap one network
+  of an existing variant for your own without forking the variant).
+- Collecting hooks (``ganzoo_variants``, ``ganzoo_datasets``, ``ganzoo_metrics``) gather the lists
+  of all plugins; a name claimed twice is an error that names both packages.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from torch import nn
+
+    from ganzoo.spec import DataInfo, DatasetSpec, MetricSpec, Schedule, StepContext, VariantSpec
+
+hookspec = pluggy.HookspecMarker("ganzoo")
+
+
+# --------------------------------------------------------------------------------------------------
+# Registration: called once when the plugin manager loads, and again by ``ganzoo list``/``plugins``.
+# --------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def ganzoo_variants() -> list[VariantSpec]:
+    """Declare the variants this plugin provides.
+
+    Called when the registry is first used. Returns a list of :class:`ganzoo.spec.VariantSpec`
+    (name, one-line summary, paper, data kind, hyper-parameter dataclass with the paper's defaults,
+    default dataset and named profiles such as ``demo``). All answers are collected; two plugins
+    declaring the same name is an error naming both packages.
+
+    Arrived in 0.1.
+    """
+
+
+@hookspec
+def ganzoo_datasets() -> list[DatasetSpec]:
+    """Declare named data providers.
+
+    Called when the registry is first used. Returns a list of :class:`ganzoo.spec.DatasetSpec`
+    whose ``build(config, device)`` returns a :class:`ganzoo.data.DataSource`. The built-in
+    ``mnist``, ``fashion-mnist``, ``cifar10``, ``folder``, ``ring8`` and ``grid25`` are declared
+    through this hook by ganzoo's core plugin. All answers are collected; duplicate names are an
+    error.
+
+    Arrived in 0.1.
+    """
+
+
+@hookspec
+def ganzoo_metrics() -> list[MetricSpec]:
+    """Declare named evaluation metrics used by ``ganzoo eval``.
+
+    Called when the registry is first used. Returns a list of :class:`ganzoo.spec.MetricSpec`.
+    All answers are collected; duplicate names are an error.
+
+    Arrived in 0.1.
+    """
+
+
+# --------------------------------------------------------------------------------------------------
+# Building a run: called once per run (and when a run is loaded for sampling), in this order.
+# --------------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def ganzoo_networks(variant: VariantSpec, config: Any, data: DataInfo) -> dict[str, nn.Module]:
+    """Build the variant's networks.
+
+    Called once per run, and when a run is loaded for sampling or evaluation, before anything is
+    moved to the device. ``config`` is the resolved :class:`ganzoo.config.RunConfig` (the variant's
+    hyper-parameters are ``config.model``); ``data`` gives the sample shape and number of classes.
+    Returns a dict of named modules (e.g. ``{"generator": G, "discriminator": D}``); the names are
+    used in checkpoints, in the schedule and by ``ganzoo info``. First answer wins.
+
+    To replace one network of another plugin's variant, implement this hook with
+    ``@hookimpl(wrapper=True)``: ``networks = yield``, change the entry, ``return networks``.
+
+    Arrived in 0.1.
+    """
+
+
+@hookspec(firstresult=True)
+def ganzoo_schedule(
+    variant: VariantSpec, config: Any, networks: dict[str, nn.Module]
+) -> Schedule:
+    """Declare the order of play: players, their optimisers, repeats and learning-rate schedules.
+
+    Called once per run after the networks are on the device. Returns a
+    :class:`ganzoo.spec.Schedule`; the engine runs it for every training iteration (one iteration =
+    one pass over all players; ``config.steps`` counts iterations). The variant never writes its own
+    loop. Helpers for common pieces (Adam with the paper's betas, constant-then-linear decay) live in
+    :mod:`ganzoo.engine.schedules`. First answer wins.
+
+    Arrived in 0.1.
+    """
+
+
+# --------------------------------------------------------------------------------------------------
+# Training: called every iteration.
+# --------------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def ganzoo_losses(variant: VariantSpec, player: str, ctx: StepContext) -> dict[str, torch.Tensor]:
+    """Compute the named loss terms of one player for one update.
+
+    Called for each update of each player, in schedule order. ``ctx`` holds the networks, the
+    current batch, a per-iteration ``cache`` (to reuse the fakes generated for the previous player)
+    and the run-long ``state``. Returns a dict of scalar tensors (e.g. ``{"adv": ..., "gp": ...}``);
+    the engine back-propagates their sum through the player's optimiser and logs every term as
+    ``<player>/<term>``. First answer wins.
+
+    Arrived in 0.1.
+    """
+
+
+@hookspec(firstresult=True)
+def ganzoo_train_step(
+    variant: VariantSpec, schedule: Schedule, ctx: StepContext
+) -> dict[str, torch.Tensor]:
+    """Run one training iteration and return the loss terms it produced (tensors, not synced).
+
+    The engine's core plugin implements it (all players in schedule order). Cross-cutting work such
+    as profiling, NaN checks or extra logging attaches here with ``@hookimpl(wrapper=True)``::
+
+        @hookimpl(wrapper=True)
+        def ganzoo_train_step(ctx):
+            start = time.perf_counter()
+            losses = yield
+            ...
+            return losses
+
+    Arrived in 0.1.
+    """
+
+
+# --------------------------------------------------------------------------------------------------
+# Using a trained run.
+# --------------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def ganzoo_sample(
+    variant: VariantSpec,
+    networks: dict[str, nn.Module],
+    config: Any,
+    n: int,
+    labels: torch.Tensor | None,
+    generator: torch.Generator,
+    device: torch.device,
+    inputs: torch.Tensor | None,
+) -> torch.Tensor:
+    """Draw ``n`` samples from a trained variant, in data space (images in [-1, 1], NCHW).
+
+    Called by sample grids during training, ``ganzoo sample`` and the metrics, with the networks in
+    eval mode under ``torch.no_grad``. ``labels`` is given for conditional variants; ``inputs`` for
+    translation variants (images of the source domain). The core answers last with the common case:
+    ``networks[variant.generator](z)`` (or ``(z, labels)`` when conditional) for
+    ``z ~ N(0, I)`` of ``config.model.latent_dim``. First answer wins.
+
+    Arrived in 0.1.
+    """

@@ -1,0 +1,1 @@
+"""Evaluation metrics (each registered through the ``ganzoo_metrics`` hook)."""

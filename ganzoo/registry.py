@@ -1,0 +1,154 @@
+"""The one door to the plugin machinery: the rest of ganzoo never calls pluggy directly.
+
+The registry loads the plugins on first use, collects the variants, datasets and metrics they
+declare (refusing duplicate names), and wraps every per-run hook call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ganzoo.errors import PluginError, unknown
+from ganzoo.plugins import PluginRecord, create_manager
+from ganzoo.spec import DatasetSpec, MetricSpec, VariantSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pluggy
+
+
+class Registry:
+    """Plugins, and the variants, datasets and metrics they declared."""
+
+    def __init__(self, load_entrypoints: bool = True) -> None:
+        self.pm, self.records = create_manager(load_entrypoints)
+        self._collected: dict[str, dict[str, Any]] | None = None
+
+    # -- plugins ------------------------------------------------------------------------------
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        """Register a plugin object in-process (tests, notebooks) and forget collected names."""
+        self.pm.register(plugin, name=name)
+        self.pm.check_pending()
+        self._collected = None
+
+    def unregister(self, name: str) -> None:
+        self.pm.unregister(name=name)
+        self._collected = None
+
+    def _package_of(self, plugin: object) -> str:
+        name = self.pm.get_name(plugin)
+        for record in self.records:
+            if record.name == name:
+                return record.package
+        return name or "?"
+
+    def _record_of(self, plugin: object) -> PluginRecord | None:
+        name = self.pm.get_name(plugin)
+        return next((r for r in self.records if r.name == name), None)
+
+    def _collect(self, hook_name: str, kind: str) -> dict[str, Any]:
+        caller = getattr(self.pm.hook, hook_name)
+        found: dict[str, Any] = {}
+        for impl in reversed(caller.get_hookimpls()):  # registration order
+            package = self._package_of(impl.plugin)
+            record = self._record_of(impl.plugin)
+            try:
+                items = impl.function() or []
+            except Exception as exc:  # isolate a plugin that raises while declaring
+                message = f"{type(exc).__name__}: {exc}"
+                if record is not None:
+                    record.status, record.error = "failed", message
+                print(f"ganzoo: warning: {package} failed in {hook_name}: {message}", file=sys.stderr)
+                continue
+            for item in items:
+                item = dataclasses.replace(item, package=package)
+                if item.name in found:
+                    raise PluginError(
+                        f"{kind} name {item.name!r} is declared by both {found[item.name].package} "
+                        f"and {package}; uninstall one or block it with GANZOO_DISABLE_PLUGINS"
+                    )
+                found[item.name] = item
+                if record is not None:
+                    getattr(record, kind + "s").append(item.name)
+        return found
+
+    def _all(self) -> dict[str, dict[str, Any]]:
+        if self._collected is None:
+            for record in self.records:
+                record.variants, record.datasets, record.metrics = [], [], []
+            self._collected = {
+                "variant": self._collect("ganzoo_variants", "variant"),
+                "dataset": self._collect("ganzoo_datasets", "dataset"),
+                "metric": self._collect("ganzoo_metrics", "metric"),
+            }
+        return self._collected
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def variants(self) -> dict[str, VariantSpec]:
+        return self._all()["variant"]
+
+    def datasets(self) -> dict[str, DatasetSpec]:
+        return self._all()["dataset"]
+
+    def metrics(self) -> dict[str, MetricSpec]:
+        return self._all()["metric"]
+
+    def variant(self, name: str) -> VariantSpec:
+        found = self.variants()
+        if name not in found:
+            raise unknown("variant", name, found)
+        return found[name]
+
+    def dataset(self, name: str) -> DatasetSpec:
+        found = self.datasets()
+        if name not in found:
+            raise unknown("dataset", name, found)
+        return found[name]
+
+    def metric(self, name: str) -> MetricSpec:
+        found = self.metrics()
+        if name not in found:
+            raise unknown("metric", name, found)
+        return found[name]
+
+    def plugin_records(self) -> list[PluginRecord]:
+        self._all()
+        return self.records
+
+    # -- per-run hooks ------------------------------------------------------------------------
+
+    @property
+    def hook(self) -> pluggy.HookRelay:
+        return self.pm.hook
+
+    def networks(self, variant: VariantSpec, config: Any, data: Any) -> dict[str, Any]:
+        nets = self.hook.ganzoo_networks(variant=variant, config=config, data=data)
+        if not nets:
+            raise PluginError(f"no plugin built networks for variant {variant.name!r}")
+        return nets
+
+    def schedule(self, variant: VariantSpec, config: Any, networks: dict[str, Any]) -> Any:
+        schedule = self.hook.ganzoo_schedule(variant=variant, config=config, networks=networks)
+        if schedule is None:
+            raise PluginError(f"no plugin declared a training schedule for {variant.name!r}")
+        return schedule
+
+
+_registry: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, created (and plugins loaded) on first use."""
+    global _registry
+    if _registry is None:
+        _registry = Registry()
+    return _registry
+
+
+def reset_registry() -> None:
+    """Forget the loaded plugins so the next use reloads entry points (tests)."""
+    global _registry
+    _registry = None

@@ -1,0 +1,187 @@
+"""The plain records that plugins hand to the engine.
+
+These classes are the vocabulary of the hook contract (see :mod:`ganzoo.hookspecs`). They import
+no torch at module level so that ``ganzoo list`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from torch import nn
+
+#: What kind of data a variant trains on, or a dataset provides.
+#:
+#: - ``images``: unconditional images (labels, if present, are ignored)
+#: - ``labelled-images``: images with class labels (conditional variants)
+#: - ``unpaired-images``: two unpaired image domains A and B (image-to-image translation)
+#: - ``points``: 2-D points (toy mixtures)
+DataKind = Literal["images", "labelled-images", "unpaired-images", "points"]
+DATA_KINDS: tuple[str, ...] = ("images", "labelled-images", "unpaired-images", "points")
+
+
+@dataclass(frozen=True)
+class Paper:
+    """The publication a variant implements."""
+
+    title: str
+    authors: str
+    year: int
+    url: str
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """Everything the engine and the CLI know about a variant before building it.
+
+    ``params`` is a dataclass *type* holding the variant's hyper-parameters with the paper's values as
+    defaults; it becomes the ``[model]`` section of the run configuration. ``profiles`` maps a name
+    to overrides of the whole run configuration (dotted keys, e.g. ``{"steps": 3000,
+    "model.width": 32}``). The engine applies the ``demo`` profile when a variant runs on its
+    ``default_dataset`` unless the user names another profile, so ``ganzoo run NAME`` finishes in
+    minutes on a laptop CPU; ``paper`` (no overrides) is the published setting.
+    """
+
+    name: str
+    summary: str
+    paper: Paper
+    data_kind: DataKind
+    params: type
+    default_dataset: str
+    profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Datasets of these kinds are accepted besides ``data_kind`` (e.g. an image GAN also trains on
+    #: labelled images by ignoring labels). Filled in by the engine from ``data_kind`` when empty.
+    accepts: tuple[str, ...] = ()
+    #: Networks that ``ganzoo sample`` uses; the first is the one sampled by the default sampler.
+    generator: str = "generator"
+    #: Set by the plugin manager: the distribution that registered the variant.
+    package: str = ""
+
+    @property
+    def conditional(self) -> bool:
+        return self.data_kind == "labelled-images"
+
+    def accepted_kinds(self) -> tuple[str, ...]:
+        if self.accepts:
+            return (self.data_kind, *self.accepts)
+        if self.data_kind == "images":
+            return ("images", "labelled-images")
+        return (self.data_kind,)
+
+    def default_params(self) -> Any:
+        return self.params()
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a built data source tells the networks hook about its samples."""
+
+    kind: DataKind
+    #: ``(C, H, W)`` for images, ``(2,)`` for points.
+    shape: tuple[int, ...]
+    num_classes: int = 0
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A named data provider, registered through ``ganzoo_datasets``.
+
+    ``build(config, device)`` returns a :class:`ganzoo.data.DataSource`. It must raise
+    :class:`ganzoo.errors.UserError` with one clear line for a missing or unreadable source.
+    ``embedded`` marks a dataset that needs no download or path (the demo profile applies to it).
+    """
+
+    name: str
+    summary: str
+    kind: DataKind
+    build: Callable[..., Any]
+    embedded: bool = False
+    package: str = ""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A named metric, registered through ``ganzoo_metrics``.
+
+    ``compute(run, n=..., **options)`` returns a flat ``dict[str, float]`` of results. ``kinds``
+    lists the data kinds it applies to.
+    """
+
+    name: str
+    summary: str
+    kinds: tuple[str, ...]
+    compute: Callable[..., dict[str, float]]
+    package: str = ""
+
+
+@dataclass
+class Player:
+    """One optimiser-driven participant of the game, updated in schedule order.
+
+    ``networks`` are the keys of the networks dict this player's optimiser owns. ``repeats`` is how
+    many updates it makes per training iteration (WGAN-GP's ``n_critic``); ``fresh_batch`` draws a
+    new real batch before every repeat after the first. ``lr_scheduler`` is optional and is stepped
+    once per iteration.
+    """
+
+    name: str
+    networks: tuple[str, ...]
+    optimizer: torch.optim.Optimizer
+    repeats: int = 1
+    fresh_batch: bool = True
+    lr_scheduler: Any = None
+
+
+@dataclass
+class Schedule:
+    """The order of play for one training iteration, and the optimisers behind it.
+
+    The engine runs, for every iteration: for each player in order, ``repeats`` times: draw a batch
+    (when needed), call ``ganzoo_losses`` for that player, sum the terms, backward, step.
+    ``ema`` optionally names networks whose exponential moving average the engine keeps
+    (``{"generator": 0.999}``); samples are then drawn from the averaged copy.
+    """
+
+    players: list[Player]
+    ema: dict[str, float] = field(default_factory=dict)
+
+    def player(self, name: str) -> Player:
+        for p in self.players:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+@dataclass
+class StepContext:
+    """What a loss hook sees while one player updates.
+
+    ``batch`` holds tensors already on the device: ``real`` (and ``label``) for image and point
+    data, ``A`` and ``B`` for unpaired data. ``cache`` lives for one training iteration, so that
+    a variant can compute its fakes once in the first player's loss and reuse them in the next
+    (as the reference implementations do). ``state`` lives for the whole run and is saved in
+    checkpoints (tensors or plain values only), e.g. CycleGAN's image pools.
+    """
+
+    variant: VariantSpec
+    config: Any
+    networks: Mapping[str, nn.Module]
+    batch: dict[str, torch.Tensor]
+    step: int
+    device: torch.device
+    generator: torch.Generator | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    draw_batch: Callable[[], dict[str, torch.Tensor]] | None = None
+
+    def next_batch(self) -> dict[str, torch.Tensor]:
+        """Replace ``batch`` with a fresh one from the data source and return it."""
+        assert self.draw_batch is not None
+        self.batch = self.draw_batch()
+        return self.batch
+

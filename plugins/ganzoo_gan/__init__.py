@@ -1,0 +1,117 @@
+"""The original GAN (Goodfellow et al. 2014) as a ganzoo plugin.
+
+A plugin of exactly the shape a third-party package has: one module with ``@ganzoo.hookimpl``
+functions, declared in the entry-point group ``ganzoo``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ganzoo import Paper, Player, Schedule, VariantSpec, hookimpl
+
+NAME = "gan"
+
+
+@dataclass
+class GANParams:
+    """Hyper-parameters of the classic PyTorch GAN (Adam 2e-4, betas 0.5/0.999, z of 100)."""
+
+    latent_dim: int = 100
+    generator_widths: tuple[int, ...] = (128, 256, 512, 1024)
+    discriminator_widths: tuple[int, ...] = (512, 256)
+    #: Hidden width of both players on 2-D point data.
+    point_width: int = 128
+    #: Latent size on 2-D point data.
+    point_latent_dim: int = 2
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+
+@hookimpl
+def ganzoo_variants():
+    return [
+        VariantSpec(
+            name=NAME,
+            summary="the original GAN: MLP generator and discriminator, non-saturating loss",
+            paper=Paper("Generative Adversarial Networks", "Goodfellow et al.", 2014, "https://arxiv.org/abs/1406.2661"),
+            data_kind="images",
+            accepts=("labelled-images", "points"),
+            params=GANParams,
+            default_dataset="mnist",
+            profiles={"demo": {"steps": 12000, "batch_size": 64, "sample_every": 1000, "checkpoint_every": 2000}},
+        )
+    ]
+
+
+@hookimpl
+def ganzoo_networks(variant, config, data):
+    if variant.name != NAME:
+        return None
+    from ganzoo_gan.networks import MLPDiscriminator, MLPGenerator, PointGenerator
+
+    p = config.model
+    if data.kind == "points":
+        generator = PointGenerator(p.point_latent_dim, p.point_width)
+        discriminator = MLPDiscriminator(data.shape, (p.point_width, p.point_width))
+    else:
+        generator = MLPGenerator(p.latent_dim, data.shape, p.generator_widths)
+        discriminator = MLPDiscriminator(data.shape, p.discriminator_widths)
+    return {"generator": generator, "discriminator": discriminator}
+
+
+@hookimpl
+def ganzoo_schedule(variant, config, networks):
+    if variant.name != NAME:
+        return None
+    from ganzoo.engine.schedules import adam
+
+    p = config.model
+    betas = (p.beta1, p.beta2)
+    return Schedule(
+        players=[
+            Player("discriminator", ("discriminator",), adam(networks, ["discriminator"], p.lr, betas)),
+            Player("generator", ("generator",), adam(networks, ["generator"], p.lr, betas)),
+        ]
+    )
+
+
+def latent_size(config, networks) -> int:
+    first = networks["generator"].model[0]
+    return first.in_features
+
+
+@hookimpl
+def ganzoo_losses(variant, player, ctx):
+    if variant.name != NAME:
+        return None
+    import torch
+    import torch.nn.functional as F
+
+    G, D = ctx.networks["generator"], ctx.networks["discriminator"]
+    real = ctx.batch["real"]
+    if "fake" not in ctx.cache:
+        z = torch.randn(real.shape[0], latent_size(ctx.config, ctx.networks), device=real.device)
+        ctx.cache["fake"] = G(z)
+    fake = ctx.cache["fake"]
+    if player == "discriminator":
+        real_logits = D(real)
+        fake_logits = D(fake.detach())
+        return {
+            "real": F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)),
+            "fake": F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)),
+        }
+    # the non-saturating generator loss: maximise log D(G(z)) (Goodfellow et al. 2014, section 3)
+    logits = D(fake)
+    return {"adv": F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))}
+
+
+@hookimpl
+def ganzoo_sample(variant, networks, config, n, generator, device):
+    if variant.name != NAME:
+        return None
+    import torch
+
+    z = torch.randn(n, latent_size(config, networks), generator=generator, device=device)
+    return networks["generator"](z)

@@ -33,18 +33,21 @@ def cli() -> None:
     """
 
 
+#: One module per command, each exposing ``command``; imported lazily by click's loader below.
+COMMANDS = {
+    "list": "ganzoo.cli.list_cmd",
+    "info": "ganzoo.cli.info",
+    "plugins": "ganzoo.cli.plugins_cmd",
+    "run": "ganzoo.cli.run",
+    "sample": "ganzoo.cli.sample",
+}
+
+
 def _register_commands() -> None:
-    from ganzoo.cli import info, list_cmd, plugins_cmd, run, sample
+    import importlib
 
-    for module in (list_cmd, info, plugins_cmd, run, sample):
-        cli.add_command(module.command)
-    try:  # commands added by later modules; absent ones are simply not offered
-        from ganzoo.cli import extra
-
-        for command in extra.commands():
-            cli.add_command(command)
-    except ImportError:
-        pass
+    for module_name in COMMANDS.values():
+        cli.add_command(importlib.import_module(module_name).command)
 
 
 _register_commands()

@@ -143,6 +143,7 @@ def ganzoo_train_step(
 ) -> dict[str, torch.Tensor]:
     """Run one training iteration and return the loss terms it produced (tensors, not synced).
 
+    Called once per iteration with a fresh batch in ``ctx``. Returns ``{"<player>/<term>": tensor}``.
     The engine's core plugin implements it (all players in schedule order). Cross-cutting work such
     as profiling, NaN checks or extra logging attaches here with ``@hookimpl(wrapper=True)``::
 
@@ -152,6 +153,8 @@ def ganzoo_train_step(
             losses = yield
             ...
             return losses
+
+    First answer wins (the core's implementation answers last).
 
     Arrived in 0.1.
     """
@@ -179,7 +182,8 @@ def ganzoo_sample(
     eval mode under ``torch.no_grad``. ``labels`` is given for conditional variants; ``inputs`` for
     translation variants (images of the source domain). The core answers last with the common case:
     ``networks[variant.generator](z)`` (or ``(z, labels)`` when conditional) for
-    ``z ~ N(0, I)`` of ``config.model.latent_dim``. First answer wins.
+    ``z ~ N(0, I)`` of ``config.model.latent_dim``. Returns the samples as one tensor.
+    First answer wins.
 
     Arrived in 0.1.
     """

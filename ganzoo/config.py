@@ -44,6 +44,28 @@ class DataConfig:
     max_in_memory: int = 200_000
 
 
+#: ``auto`` is ``fast`` on CUDA and ``eager`` elsewhere.
+Speed = Literal["auto", "eager", "fast"]
+
+
+@dataclass
+class FastConfig:
+    """The speed options that fast mode applies (see :mod:`ganzoo.engine.speed`); each can be
+    switched off alone, e.g. ``--set fast.compile=false``."""
+
+    #: bfloat16 autocast of the forward passes and losses (weights and optimiser stay fp32).
+    bf16: bool = True
+    #: channels_last memory format for convolutional networks that hold no InstanceNorm.
+    channels_last: bool = True
+    #: fused Adam/AdamW kernels (one kernel for all parameters instead of a loop over them).
+    fused_optimizer: bool = True
+    #: ``torch.compile`` each network's forward; a call asking for gradients with respect to its
+    #: input (a gradient penalty: double backward) runs the same network eagerly.
+    compile: bool = True
+    #: CUDA graphs through ``torch.compile(mode="reduce-overhead")``: for small, launch-bound models.
+    cuda_graphs: bool = False
+
+
 @dataclass
 class RunConfig:
     """One training run. ``model`` holds the variant's own hyper-parameters (its dataclass)."""
@@ -62,6 +84,9 @@ class RunConfig:
     device: str = "auto"
     #: ``bf16`` turns on bfloat16 autocast on CUDA (ignored elsewhere).
     precision: Precision = "fp32"
+    #: ``fast`` applies the ``[fast]`` options below; ``auto`` is fast on CUDA, eager elsewhere.
+    speed: Speed = "auto"
+    fast: FastConfig = field(default_factory=FastConfig)
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 1000

@@ -30,6 +30,7 @@ import torch
 
 from ganzoo import config as cfg
 from ganzoo.engine import checkpoint as ckpt
+from ganzoo.engine import speed
 from ganzoo.engine.device import pick_device, seed_everything
 from ganzoo.engine.images import save_grid, save_points
 from ganzoo.errors import ExitCode, GanzooError, UserError
@@ -74,8 +75,8 @@ def plugin_versions(registry: Any) -> dict[str, str]:
 
 
 def autocast_for(config: cfg.RunConfig, device: torch.device):
-    if config.precision == "bf16" and device.type == "cuda":
-        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    if speed.bf16_enabled(config, device):
+        return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext
 
 
@@ -101,6 +102,12 @@ def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor
     return out
 
 
+def accumulate_losses(running: dict[str, torch.Tensor], terms: dict[str, torch.Tensor]) -> None:
+    """Add one iteration's loss terms to the running sums, on the device (no sync per step)."""
+    for key, value in terms.items():
+        running[key] = running[key] + value if key in running else value.float().clone()
+
+
 class Trainer:
     """Builds a run from a resolved config and trains it."""
 
@@ -122,7 +129,9 @@ class Trainer:
 
     # -- building -----------------------------------------------------------------------------
 
-    def build(self) -> None:
+    def build(self, source: Any = None) -> None:
+        """Build everything a run needs without training; ``source`` (a DataSource) replaces the
+        configured dataset's (the benchmark feeds synthetic batches this way)."""
         config, registry = self.config, self.registry
         dataset = registry.dataset(config.dataset)
         if dataset.kind not in self.variant.accepted_kinds():
@@ -132,7 +141,7 @@ class Trainer:
             )
         self.device = pick_device(config.device)
         seed_everything(config.seed)
-        self.source = dataset.build(config)
+        self.source = dataset.build(config) if source is None else source
         self.data_info: DataInfo = self.source.info
         if self.variant.conditional and self.data_info.num_classes < 2:
             raise UserError(
@@ -144,6 +153,7 @@ class Trainer:
             net.to(self.device)
         self.schedule = registry.schedule(self.variant, config, self.networks)
         self.ema = {name: copy.deepcopy(self.networks[name]).requires_grad_(False) for name in self.schedule.ema}
+        self.speed = speed.apply(config, self.device, self.networks, self.schedule, self.ema)
         self.autocast = autocast_for(config, self.device)
         self.state: dict[str, Any] = {}
         self.step = 0
@@ -262,15 +272,9 @@ class Trainer:
                 previous.append((signum, signal.signal(signum, handler)))
         return previous
 
-    def train(self) -> RunResult:
-        """Train to ``config.steps`` iterations (continuing from ``resume_from`` when given)."""
-        self.build()
-        if self.resume_from is not None:
-            self.restore(self.resume_from)
-        self._write_run_files()
-        from ganzoo.engine.logging import MetricsLog, Progress
-
-        log = MetricsLog(self.run_dir, resume_step=self.step)
+    def context(self) -> StepContext:
+        """The step context of the built run, drawing batches from ``self.source`` (networks in
+        train mode). With :meth:`train_iteration` it runs the loop's steps without the loop."""
         hook = self.registry.hook
         batches = self.source.batches(self.config.batch_size, self.config.seed, self.device)
         ctx = StepContext(
@@ -287,6 +291,28 @@ class Trainer:
         ctx.compute_losses = lambda player: hook.ganzoo_losses(variant=self.variant, player=player, ctx=ctx)  # type: ignore[attr-defined]
         for net in self.networks.values():
             net.train()
+        return ctx
+
+    def train_iteration(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        """One training iteration as the loop runs it: a fresh batch, every player, the EMA."""
+        ctx.step = self.step
+        ctx.cache = {}
+        ctx.batch = ctx.next_batch()
+        terms = self.registry.hook.ganzoo_train_step(variant=self.variant, schedule=self.schedule, ctx=ctx)
+        self._update_ema()
+        self.step += 1
+        return terms
+
+    def train(self) -> RunResult:
+        """Train to ``config.steps`` iterations (continuing from ``resume_from`` when given)."""
+        self.build()
+        if self.resume_from is not None:
+            self.restore(self.resume_from)
+        self._write_run_files()
+        from ganzoo.engine.logging import MetricsLog, Progress
+
+        log = MetricsLog(self.run_dir, resume_step=self.step)
+        ctx = self.context()
         running: dict[str, torch.Tensor] = {}
         count = 0
         last_grid = last_ckpt = None
@@ -299,14 +325,8 @@ class Trainer:
         try:
             with progress:
                 while self.step < self.config.steps:
-                    ctx.step = self.step
-                    ctx.cache = {}
-                    ctx.batch = next(batches)
-                    terms = hook.ganzoo_train_step(variant=self.variant, schedule=self.schedule, ctx=ctx)
-                    self._update_ema()
-                    self.step += 1
-                    for key, value in terms.items():
-                        running[key] = running[key] + value if key in running else value.float().clone()
+                    terms = self.train_iteration(ctx)
+                    accumulate_losses(running, terms)
                     count += 1
                     if self.step % self.config.log_every == 0 or self.step == self.config.steps:
                         now = time.perf_counter()

@@ -9,7 +9,7 @@ import click
 
 from ganzoo import config as cfg
 from ganzoo.api import make_config
-from ganzoo.cli.console import print_json, status
+from ganzoo.cli.console import print_json
 from ganzoo.cli.options import device_option, set_option
 from ganzoo.errors import UserError
 from ganzoo.registry import get_registry
@@ -87,8 +87,6 @@ def command(name, dataset, data_root, steps, batch_size, image_size, device, out
         )
         run_dir = prepare_run_dir(out, name)
         resume_from = None
-    if not quiet and not as_json:
-        status(f"training {config.variant} on {config.dataset} (profile {config.profile}) for {config.steps} steps into {run_dir}")
     result = Trainer(config, registry, run_dir=run_dir, quiet=quiet or as_json, resume_from=resume_from).train()
     if as_json:
         print_json({"run_dir": str(result.run_dir), "step": result.step, "samples": str(result.last_grid),

@@ -40,10 +40,26 @@ def embedded_mnist() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
 
 
+def convert_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """uint8 NCHW images with ``channels`` channels (``data.channels``; 0 keeps theirs): grey is
+    repeated to RGB, RGB becomes grey by ITU-R 601 luma (as PIL's ``convert("L")``)."""
+    from ganzoo.errors import UserError
+
+    if channels in (0, images.shape[1]):
+        return images
+    if channels not in (1, 3):
+        raise UserError(f"bad value {channels} for data.channels: expected 1 or 3 (or 0 for the dataset's own)")
+    if channels == 3:
+        return images.expand(-1, 3, -1, -1).contiguous()
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    return (images.float() * weights).sum(1, keepdim=True).round_().clamp_(0, 255).to(torch.uint8)
+
+
 def image_source(images: torch.Tensor, labels: torch.Tensor | None, config, num_classes: int) -> TensorSource:
     """A labelled-image TensorSource at the configured size from uint8 NCHW images."""
     if config.image_size:
         images = resize_uint8(images, config.image_size)
+    images = convert_channels(images, config.data.channels)
     tensors = {"real": images}
     kind = "images"
     if labels is not None:

@@ -1,0 +1,122 @@
+"""DCGAN (Radford, Metz & Chintala 2016) as a ganzoo plugin.
+
+The networks are those of PyTorch's official DCGAN example (``nz = 100``, ``ngf = ndf = 64``,
+transposed-convolution generator with BatchNorm and ReLU, strided-convolution discriminator with
+LeakyReLU 0.2 and BatchNorm, N(0, 0.02) initialisation), trained as the example trains them: Adam
+with learning rate 2e-4 and β1 = 0.5, one discriminator update (real and fake batches through
+separate forward passes) then one generator update with the non-saturating loss on the same fakes.
+
+The exact reference model is built at 64×64 with 3 channels::
+
+    ganzoo info dcgan --image-size 64 --set data.channels=3
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ganzoo import Paper, Player, Schedule, VariantSpec, hookimpl
+
+NAME = "dcgan"
+
+
+@dataclass
+class DCGANParams:
+    """Hyper-parameters as the example's command line names them (Radford et al. 2016, section 4)."""
+
+    #: Size of the latent vector z (``nz``).
+    latent_dim: int = 100
+    #: Channels of the generator's finest hidden layer (``ngf``); each coarser layer doubles it.
+    ngf: int = 64
+    #: Channels of the discriminator's first layer (``ndf``); each coarser layer doubles it.
+    ndf: int = 64
+    #: Adam learning rate (section 4: "we used a learning rate of 0.0002").
+    lr: float = 2e-4
+    #: Adam β1 (section 4: "reducing β1 to 0.5 helped stabilize training").
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+
+@hookimpl
+def ganzoo_variants():
+    return [
+        VariantSpec(
+            name=NAME,
+            summary="deep convolutional GAN: transposed-conv generator, strided-conv discriminator, BatchNorm",
+            paper=Paper(
+                "Unsupervised Representation Learning with Deep Convolutional Generative Adversarial Networks",
+                "Radford, Metz & Chintala", 2016, "https://arxiv.org/abs/1511.06434",
+            ),
+            data_kind="images",
+            params=DCGANParams,
+            default_dataset="mnist",
+            profiles={
+                # About 5 minutes on a 2-core CPU: 28 px MNIST, half the reference widths.
+                "demo": {
+                    "steps": 1500, "batch_size": 64, "model.ngf": 32, "model.ndf": 32,
+                    "sample_every": 250, "checkpoint_every": 500, "log_every": 50,
+                },
+            },
+        )
+    ]
+
+
+@hookimpl
+def ganzoo_networks(variant, config, data):
+    if variant.name != NAME:
+        return None
+    from ganzoo_dcgan.networks import DCGANDiscriminator, DCGANGenerator
+
+    p = config.model
+    channels, height, width = data.shape
+    if height != width:
+        from ganzoo.errors import UserError
+
+        raise UserError(f"dcgan needs square images, got {height}×{width}; pass --image-size to resize them")
+    return {
+        "generator": DCGANGenerator(p.latent_dim, channels, height, p.ngf),
+        "discriminator": DCGANDiscriminator(channels, height, p.ndf),
+    }
+
+
+@hookimpl
+def ganzoo_schedule(variant, config, networks):
+    if variant.name != NAME:
+        return None
+    from ganzoo.engine.schedules import adam
+
+    p = config.model
+    betas = (p.beta1, p.beta2)
+    return Schedule(
+        players=[
+            Player("discriminator", ("discriminator",), adam(networks, ["discriminator"], p.lr, betas)),
+            Player("generator", ("generator",), adam(networks, ["generator"], p.lr, betas)),
+        ]
+    )
+
+
+@hookimpl
+def ganzoo_losses(variant, player, ctx):
+    if variant.name != NAME:
+        return None
+    import torch
+    import torch.nn.functional as F
+
+    G, D = ctx.networks["generator"], ctx.networks["discriminator"]
+    real = ctx.batch["real"]
+    if "fake" not in ctx.cache:
+        z = torch.randn(real.shape[0], ctx.config.model.latent_dim, device=real.device)
+        ctx.cache["fake"] = G(z)
+    fake = ctx.cache["fake"]
+    if player == "discriminator":
+        # maximise log D(x) + log(1 - D(G(z))): real and fake through separate forward passes, as
+        # the example does, so each batch is normalised by its own BatchNorm statistics
+        real_logits = D(real)
+        fake_logits = D(fake.detach())
+        return {
+            "real": F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)),
+            "fake": F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)),
+        }
+    # the generator maximises log D(G(z)) on the same fakes (Goodfellow et al. 2014, section 3)
+    logits = D(fake)
+    return {"adv": F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))}

@@ -1,0 +1,149 @@
+"""WGAN-GP (Gulrajani, Ahmed, Arjovsky, Dumoulin & Courville 2017) as a ganzoo plugin.
+
+Algorithm 1 of the paper as a schedule the engine runs: ``n_critic`` critic updates, each on a fresh
+real batch and fresh noise, minimising E[D(x̃)] − E[D(x)] + λ·E[(‖∇x̂ D(x̂)‖₂ − 1)²] with x̂ a random
+interpolate of each real/fake pair; then one generator update minimising −E[D(G(z))]. Adam with
+α = 1e-4, β1 = 0, β2 = 0.9, λ = 10, n_critic = 5. Images use the DCGAN networks with a critic
+free of BatchNorm; 2-D points use the paper's toy MLPs (three ReLU layers of 512 units).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ganzoo import Paper, Player, Schedule, VariantSpec, hookimpl
+
+NAME = "wgan-gp"
+
+
+@dataclass
+class WGANGPParams:
+    """Algorithm 1's defaults ("λ = 10, n_critic = 5, α = 0.0001, β1 = 0, β2 = 0.9")."""
+
+    #: Gradient penalty coefficient λ.
+    lambda_gp: float = 10.0
+    #: Critic iterations per generator iteration.
+    n_critic: int = 5
+    #: Adam's α, β1, β2.
+    lr: float = 1e-4
+    beta1: float = 0.0
+    beta2: float = 0.9
+    #: Size of z for images (the paper's code draws 128 Gaussian values).
+    latent_dim: int = 128
+    #: Channels of the finest hidden layer of the DCGAN generator and critic.
+    ngf: int = 64
+    ndf: int = 64
+    #: Critic normalisation: ``layer`` (the paper's recommendation and code) or ``none``.
+    critic_norm: Literal["layer", "none"] = "layer"
+    #: 2-D points: size of z, hidden width and depth of both MLPs (``gan_toy.py``: 2, 512, 3).
+    point_latent_dim: int = 2
+    point_width: int = 512
+    point_depth: int = 3
+
+
+@hookimpl
+def ganzoo_variants():
+    return [
+        VariantSpec(
+            name=NAME,
+            summary="Wasserstein GAN with gradient penalty: 5 critic steps per generator step, no critic BatchNorm",
+            paper=Paper("Improved Training of Wasserstein GANs", "Gulrajani et al.", 2017, "https://arxiv.org/abs/1704.00028"),
+            data_kind="images",
+            accepts=("labelled-images", "points"),
+            params=WGANGPParams,
+            default_dataset="mnist",
+            profiles={
+                # About 5 minutes on a 2-core CPU: 28 px MNIST, narrow networks.
+                "demo": {
+                    "steps": 1000, "batch_size": 64, "model.ngf": 32, "model.ndf": 32,
+                    "sample_every": 250, "checkpoint_every": 500, "log_every": 50,
+                },
+            },
+        )
+    ]
+
+
+@hookimpl
+def ganzoo_networks(variant, config, data):
+    if variant.name != NAME:
+        return None
+    p = config.model
+    if data.kind == "points":
+        from ganzoo_wgan_gp.networks import ToyCritic, ToyMLP
+
+        return {
+            "generator": ToyMLP(p.point_latent_dim, data.shape[0], p.point_width, p.point_depth),
+            "critic": ToyCritic(p.point_width, p.point_depth, data.shape[0]),
+        }
+    from ganzoo_dcgan.networks import DCGANDiscriminator, DCGANGenerator
+
+    channels, height, width = data.shape
+    if height != width:
+        from ganzoo.errors import UserError
+
+        raise UserError(f"wgan-gp needs square images, got {height}×{width}; pass --image-size to resize them")
+    return {
+        "generator": DCGANGenerator(p.latent_dim, channels, height, p.ngf),
+        "critic": DCGANDiscriminator(channels, height, p.ndf, norm=p.critic_norm),
+    }
+
+
+@hookimpl
+def ganzoo_schedule(variant, config, networks):
+    if variant.name != NAME:
+        return None
+    from ganzoo.engine.schedules import adam
+
+    p = config.model
+    betas = (p.beta1, p.beta2)
+    return Schedule(
+        players=[
+            # Algorithm 1, lines 2-9: n_critic updates, each with a fresh real batch and fresh noise
+            Player("critic", ("critic",), adam(networks, ["critic"], p.lr, betas), repeats=p.n_critic, fresh_batch=True),
+            Player("generator", ("generator",), adam(networks, ["generator"], p.lr, betas)),
+        ]
+    )
+
+
+def latent_size(generator, config) -> int:
+    """The generator's input size (both network families record it as ``latent_dim``)."""
+    from ganzoo_wgan_gp.penalty import eager
+
+    return int(getattr(eager(generator), "latent_dim", config.model.latent_dim))
+
+
+@hookimpl
+def ganzoo_losses(variant, player, ctx):
+    if variant.name != NAME:
+        return None
+    import torch
+
+    from ganzoo_wgan_gp.penalty import gradient_penalty
+
+    G, D = ctx.networks["generator"], ctx.networks["critic"]
+    real = ctx.batch["real"]
+    z = torch.randn(real.shape[0], latent_size(G, ctx.config), device=real.device)
+    if player == "critic":
+        with torch.no_grad():
+            fake = G(z)
+        # one pass over real and fake together: the critic has no batch statistics to keep apart
+        scores = D(torch.cat([real, fake.to(real.dtype)]))
+        real_scores, fake_scores = scores[: real.shape[0]], scores[real.shape[0] :]
+        return {
+            "adv": fake_scores.mean() - real_scores.mean(),
+            "gp": ctx.config.model.lambda_gp * gradient_penalty(D, real, fake),
+        }
+    # Algorithm 1, line 11: minimise -E[D(G(z))] on fresh noise
+    return {"adv": -D(G(z)).mean()}
+
+
+@hookimpl
+def ganzoo_sample(variant, networks, config, n, generator, device):
+    if variant.name != NAME:
+        return None
+    import torch
+
+    G = networks["generator"]
+    z = torch.randn(n, latent_size(G, config), generator=generator, device=device)
+    return G(z)

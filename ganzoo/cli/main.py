@@ -40,6 +40,7 @@ COMMANDS = {
     "plugins": "ganzoo.cli.plugins_cmd",
     "run": "ganzoo.cli.run",
     "sample": "ganzoo.cli.sample",
+    "bench": "ganzoo.cli.bench",
 }
 
 

@@ -91,7 +91,8 @@ def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor
                 terms = ctx.compute_losses(player.name)
             if not terms:
                 raise GanzooError(f"no plugin computed losses for player {player.name!r} of {ctx.variant.name!r}")
-            total = sum(terms.values())
+            first, *rest = terms.values()
+            total = sum(rest, first)  # not sum(terms.values()): 0 + first would be one more kernel
             player.optimizer.zero_grad(set_to_none=True)
             total.backward()
             player.optimizer.step()
@@ -104,6 +105,10 @@ def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor
 
 def accumulate_losses(running: dict[str, torch.Tensor], terms: dict[str, torch.Tensor]) -> None:
     """Add one iteration's loss terms to the running sums, on the device (no sync per step)."""
+    if running and running.keys() == terms.keys():
+        # one multi-tensor kernel instead of one launch per term
+        torch._foreach_add_(list(running.values()), [terms[key].float() for key in running])
+        return
     for key, value in terms.items():
         running[key] = running[key] + value if key in running else value.float().clone()
 

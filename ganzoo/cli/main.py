@@ -40,6 +40,8 @@ COMMANDS = {
     "plugins": "ganzoo.cli.plugins_cmd",
     "run": "ganzoo.cli.run",
     "sample": "ganzoo.cli.sample",
+    "eval": "ganzoo.cli.eval",
+    "new-plugin": "ganzoo.cli.new_plugin",
     "bench": "ganzoo.cli.bench",
 }
 

@@ -67,6 +67,17 @@ class FastConfig:
 
 
 @dataclass
+class DDPConfig:
+    """Multi-process training under torchrun (ignored in one process); see ``docs/distributed.md``."""
+
+    #: Convert BatchNorm to SyncBatchNorm: statistics over the global batch, not each process's
+    #: shard (CUDA only).
+    sync_bn: bool = False
+    #: ``auto`` is nccl on CUDA and gloo on CPU.
+    backend: Literal["auto", "nccl", "gloo"] = "auto"
+
+
+@dataclass
 class RunConfig:
     """One training run. ``model`` holds the variant's own hyper-parameters (its dataclass)."""
 
@@ -94,6 +105,7 @@ class RunConfig:
     #: Number of images in the periodic sample grid (fixed noise, so grids are comparable).
     grid_size: int = 64
     data: DataConfig = field(default_factory=DataConfig)
+    ddp: DDPConfig = field(default_factory=DDPConfig)
     model: Any = None
 
     def to_dict(self) -> dict[str, Any]:

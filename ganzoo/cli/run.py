@@ -17,9 +17,12 @@ from ganzoo.registry import get_registry
 
 def prepare_run_dir(out: str | None, variant: str) -> Path:
     """A new, writable run folder; an existing run is never overwritten."""
+    from ganzoo.engine.distributed import is_main_process
     from ganzoo.engine.trainer import default_run_dir
 
     path = Path(out) if out else default_run_dir(variant)
+    if not is_main_process():  # under torchrun only rank 0 creates (and so checks) the run folder
+        return path
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise UserError(f"run folder {str(path)!r} already exists; continue it with --resume {path} or choose another --out")
     parent = path if path.exists() else path.parent
@@ -87,7 +90,18 @@ def command(name, dataset, data_root, steps, batch_size, image_size, device, out
         )
         run_dir = prepare_run_dir(out, name)
         resume_from = None
-    result = Trainer(config, registry, run_dir=run_dir, quiet=quiet or as_json, resume_from=resume_from).train()
+    from ganzoo.engine.distributed import is_main_process
+    from ganzoo.engine.trainer import Diverged, Interrupted
+
+    try:
+        result = Trainer(config, registry, run_dir=run_dir, quiet=quiet or as_json, resume_from=resume_from).train()
+    except (Interrupted, Diverged) as exc:
+        if is_main_process():
+            raise
+        # every process stops at the same step for these: rank 0 says it once
+        raise click.exceptions.Exit(int(exc.exit_code)) from None
+    if not is_main_process():  # under torchrun only rank 0 prints
+        return
     if as_json:
         print_json({"run_dir": str(result.run_dir), "step": result.step, "samples": str(result.last_grid),
                     "checkpoint": str(result.last_checkpoint), "losses": result.losses})

@@ -4,6 +4,9 @@ Small datasets (MNIST, the 2-D mixtures, CIFAR-10) are held as one tensor on the
 by a per-epoch permutation: no DataLoader, no host-to-device copy per step. Folders on disk go
 through a DataLoader with worker processes. Either way the order is a function of ``(seed, epoch)``
 and the position in the epoch, so a resumed run sees exactly the batches it would have seen.
+
+Under torchrun every process holds the same permutation and takes its shard of each global batch
+(:meth:`DataSource.shard`); see ``docs/distributed.md``.
 """
 
 from __future__ import annotations
@@ -24,10 +27,45 @@ class DataSource:
     """Base class. ``info`` describes the samples; ``batches`` yields dicts of device tensors."""
 
     info: DataInfo
+    #: This process's shard of every global batch (see :meth:`shard`); one process takes it all.
+    rank: int = 0
+    world_size: int = 1
+    _global_batch = 0  # batch_size × world_size of the running stream
+    _resumed_global_batch = 0  # the global batch size a loaded state counted its position in
 
     def __init__(self) -> None:
         self.epoch = 0
-        self.position = 0  # batches already drawn in the current epoch
+        self.position = 0  # (global) batches already drawn in the current epoch
+
+    def shard(self, rank: int, world_size: int) -> None:
+        """Draw process ``rank``'s share of every global batch of ``world_size × batch_size``: rows
+        ``[rank·b, (rank+1)·b)`` of it. The shards of one global batch are then exactly the batch a
+        single process draws with ``batch_size × world_size`` (the same permutation, sliced)."""
+        self.rank, self.world_size = rank, world_size
+
+    def _start(self, batch_size: int, n: int) -> int:
+        """Begin a stream of ``batch_size`` per process over ``n`` samples; return the global batch.
+
+        A position loaded from a run with another global batch (another number of processes)
+        continues at the same sample offset of the epoch, rounded down to a whole global batch.
+        """
+        global_batch = batch_size * self.world_size
+        if global_batch > n:
+            from ganzoo.errors import UserError
+
+            size = f"batch_size {batch_size}" if self.world_size == 1 else (
+                f"the global batch ({batch_size} × {self.world_size} processes = {global_batch})")
+            raise UserError(f"{size} is larger than the dataset ({n} samples); lower --batch-size")
+        saved, self._resumed_global_batch = self._resumed_global_batch, 0
+        if saved and saved != global_batch:
+            self.position = self.position * saved // global_batch
+        self._global_batch = global_batch
+        return global_batch
+
+    def _rows(self, position: int, batch_size: int) -> slice:
+        """This process's rows of global batch ``position`` in the epoch's permutation."""
+        start = (position * self.world_size + self.rank) * batch_size
+        return slice(start, start + batch_size)
 
     def batches(self, batch_size: int, seed: int, device: torch.device) -> Iterator[dict[str, torch.Tensor]]:
         raise NotImplementedError
@@ -37,11 +75,12 @@ class DataSource:
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "position": self.position}
+        return {"epoch": self.epoch, "position": self.position, "global_batch": self._global_batch}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.epoch = int(state["epoch"])
         self.position = int(state["position"])
+        self._resumed_global_batch = int(state.get("global_batch", 0))
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
@@ -90,15 +129,11 @@ class TensorSource(DataSource):
     def batches(self, batch_size: int, seed: int, device: torch.device) -> Iterator[dict[str, torch.Tensor]]:
         self.to(device)
         n = len(self)
-        if batch_size > n:
-            from ganzoo.errors import UserError
-
-            raise UserError(f"batch_size {batch_size} is larger than the dataset ({n} samples); lower --batch-size")
-        per_epoch = n // batch_size
+        per_epoch = n // self._start(batch_size, n)
         while True:
             order = torch.randperm(n, generator=_epoch_generator(seed, self.epoch)).to(device)
             while self.position < per_epoch:
-                index = order[self.position * batch_size : (self.position + 1) * batch_size]
+                index = order[self._rows(self.position, batch_size)]
                 self.position += 1
                 yield {k: self._convert(k, v.index_select(0, index)) for k, v in self.tensors.items()}
             self.epoch += 1
@@ -128,28 +163,24 @@ class LoaderSource(DataSource):
         return dict(zip(self.keys, item))
 
     def batches(self, batch_size: int, seed: int, device: torch.device) -> Iterator[dict[str, torch.Tensor]]:
-        from torch.utils.data import DataLoader, RandomSampler
+        from torch.utils.data import DataLoader
 
         n = len(self.dataset)
-        if batch_size > n:
-            from ganzoo.errors import UserError
-
-            raise UserError(f"batch_size {batch_size} is larger than the dataset ({n} samples); lower --batch-size")
+        per_epoch = n // self._start(batch_size, n)
         pin = device.type == "cuda"
         while True:
-            sampler = RandomSampler(self.dataset, generator=_epoch_generator(seed, self.epoch))
+            # the order RandomSampler would give; this process's rows of each global batch, from
+            # the current position (a resumed epoch skips what was seen without loading it)
+            order = torch.randperm(n, generator=_epoch_generator(seed, self.epoch))
+            shard = [order[self._rows(p, batch_size)].tolist() for p in range(self.position, per_epoch)]
             loader = DataLoader(
                 self.dataset,
-                batch_size=batch_size,
-                sampler=sampler,
-                drop_last=True,
+                batch_sampler=shard,
                 num_workers=self.workers,
                 pin_memory=pin,
                 persistent_workers=False,
             )
-            for index, item in enumerate(loader):
-                if index < self.position:  # resuming mid-epoch: skip what was already seen
-                    continue
+            for item in loader:
                 self.position += 1
                 yield {k: v.to(device, non_blocking=pin) for k, v in self._as_dict(item).items()}
             self.epoch += 1

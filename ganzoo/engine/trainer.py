@@ -30,8 +30,8 @@ import torch
 
 from ganzoo import config as cfg
 from ganzoo.engine import checkpoint as ckpt
-from ganzoo.engine import speed
-from ganzoo.engine.device import pick_device, seed_everything
+from ganzoo.engine import distributed, speed
+from ganzoo.engine.device import seed_everything
 from ganzoo.engine.images import save_grid, save_points
 from ganzoo.errors import ExitCode, GanzooError, UserError
 from ganzoo.spec import DataInfo, Schedule, StepContext, VariantSpec
@@ -85,6 +85,7 @@ def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor
     out: dict[str, torch.Tensor] = {}
     for player in schedule.players:
         for repeat in range(player.repeats):
+            distributed.begin_update(ctx, player)  # several processes: all-reduce this player's gradients only
             if repeat > 0 and player.fresh_batch:
                 ctx.next_batch()
             with ctx.autocast():
@@ -144,9 +145,11 @@ class Trainer:
                 f"variant {self.variant.name!r} needs {self.variant.data_kind} data but dataset "
                 f"{dataset.name!r} provides {dataset.kind}; pick a dataset of that kind (ganzoo list)"
             )
-        self.device = pick_device(config.device)
+        self.ddp = distributed.Distributed.setup(config)  # torchrun: process group, one device per process
+        self.device = self.ddp.device
         seed_everything(config.seed)
         self.source = dataset.build(config) if source is None else source
+        self.ddp.shard(self.source)
         self.data_info: DataInfo = self.source.info
         if self.variant.conditional and self.data_info.num_classes < 2:
             raise UserError(
@@ -154,11 +157,15 @@ class Trainer:
                 "labels; use a labelled dataset such as mnist or folder with class sub-folders"
             )
         self.networks = registry.networks(self.variant, config, self.data_info)
+        self.networks = self.ddp.convert_batchnorm(self.networks, config.ddp.sync_bn)
         for net in self.networks.values():
             net.to(self.device)
         self.schedule = registry.schedule(self.variant, config, self.networks)
         self.ema = {name: copy.deepcopy(self.networks[name]).requires_grad_(False) for name in self.schedule.ema}
         self.speed = speed.apply(config, self.device, self.networks, self.schedule, self.ema)
+        # what the loss hooks see: DDP-wrapped where several processes train; self.networks stays
+        # unwrapped for sampling, the EMA and checkpoints (which so load in one process)
+        self.train_networks = self.ddp.wrap(self.networks, self.schedule)
         self.autocast = autocast_for(config, self.device)
         self.state: dict[str, Any] = {}
         self.step = 0
@@ -187,7 +194,9 @@ class Trainer:
     def draw(self, n: int, labels: torch.Tensor | None, seed: int, inputs: Any = None) -> torch.Tensor:
         return draw_samples(self.registry, self.variant, self.sample_networks(), self.config, n, labels, seed, self.device, inputs)
 
-    def write_samples(self) -> Path:
+    def write_samples(self) -> Path | None:
+        if not self.ddp.is_main:  # rank 0 writes
+            return None
         path = self.run_dir / "samples" / f"step-{self.step}.png"
         fixed = self.fixed
         samples = self.draw(self.config.grid_size, fixed["labels"], fixed["seed"], fixed["inputs"])
@@ -224,6 +233,8 @@ class Trainer:
         }
 
     def save_checkpoint(self) -> Path:
+        if not self.ddp.is_main:  # rank 0 writes; the other processes name the file it writes
+            return self.run_dir / "checkpoints" / ckpt.checkpoint_name(self.step)
         return ckpt.save_checkpoint(self.run_dir / "checkpoints", self.step, self.checkpoint_payload(), self.config.keep_checkpoints)
 
     def restore(self, path: Path) -> None:
@@ -285,7 +296,7 @@ class Trainer:
         ctx = StepContext(
             variant=self.variant,
             config=self.config,
-            networks=self.networks,
+            networks=self.train_networks,
             batch={},
             step=self.step,
             device=self.device,
@@ -293,6 +304,7 @@ class Trainer:
             draw_batch=lambda: next(batches),
         )
         ctx.autocast = self.autocast  # type: ignore[attr-defined]
+        ctx.distributed = self.ddp  # type: ignore[attr-defined]
         ctx.compute_losses = lambda player: hook.ganzoo_losses(variant=self.variant, player=player, ctx=ctx)  # type: ignore[attr-defined]
         for net in self.networks.values():
             net.train()
@@ -313,18 +325,19 @@ class Trainer:
         self.build()
         if self.resume_from is not None:
             self.restore(self.resume_from)
-        self._write_run_files()
+        if self.ddp.is_main:  # rank 0 writes the run folder
+            self._write_run_files()
         from ganzoo.engine.logging import MetricsLog, Progress
 
-        log = MetricsLog(self.run_dir, resume_step=self.step)
+        log = MetricsLog(self.run_dir, resume_step=self.step) if self.ddp.is_main else distributed.NullLog()
         ctx = self.context()
         running: dict[str, torch.Tensor] = {}
         count = 0
         last_grid = last_ckpt = None
         last_losses: dict[str, float] = {}
         previous = self._install_signal_handlers()
-        images_per_iteration = self.config.batch_size * max(p.repeats for p in self.schedule.players)
-        progress = Progress(self.config.steps, start=self.step, disabled=self.quiet, title=f"{self.variant.name}")
+        images_per_iteration = self.config.batch_size * self.ddp.world_size * max(p.repeats for p in self.schedule.players)
+        progress = Progress(self.config.steps, start=self.step, disabled=self.quiet or not self.ddp.is_main, title=f"{self.variant.name}")
         t_log = time.perf_counter()
         steps_at_log = self.step
         try:
@@ -335,7 +348,7 @@ class Trainer:
                     count += 1
                     if self.step % self.config.log_every == 0 or self.step == self.config.steps:
                         now = time.perf_counter()
-                        last_losses = {k: (v / count).item() for k, v in running.items()}
+                        last_losses = {k: self.ddp.mean(v / count).item() for k, v in running.items()}
                         self._check_finite(last_losses, last_ckpt)
                         rate = (self.step - steps_at_log) * images_per_iteration / max(now - t_log, 1e-9)
                         record = {"step": self.step, **last_losses, "images_per_s": rate}
@@ -351,7 +364,9 @@ class Trainer:
                         log.image(self.step, last_grid)
                     if self.step % self.config.checkpoint_every == 0 or self.step == self.config.steps:
                         last_ckpt = self.save_checkpoint()
-                    if self._stop_signal is not None:
+                    stop = self.ddp.agreed_stop(self._stop_signal, self.step)  # all processes stop together
+                    if stop is not None:
+                        self._stop_signal = stop
                         last_ckpt = self.save_checkpoint()
                         code = ExitCode.INTERRUPTED if self._stop_signal == signal.SIGINT else ExitCode.TERMINATED
                         raise Interrupted(
@@ -363,6 +378,7 @@ class Trainer:
             log.close()
             for signum, handler in previous:
                 signal.signal(signum, handler)
+            self.ddp.close()
         return RunResult(self.run_dir, self.step, last_grid, last_ckpt, last_losses)
 
     def _update_ema(self) -> None:

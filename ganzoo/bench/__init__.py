@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -129,8 +128,3 @@ def _version() -> str:
 
     return __version__
 
-
-def command_line() -> str:
-    """The command line as typed (program name shortened to ``ganzoo``)."""
-    args = sys.argv[1:]
-    return " ".join(["ganzoo", *args])

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from ganzoo import config as cfg
 from ganzoo.cli.console import out, print_json, status
 from ganzoo.cli.options import set_option
 from ganzoo.errors import UserError
+
+
+def typed_command(ctx: click.Context) -> str:
+    """The command line as typed, rebuilt from the options given on it (for the report)."""
+    parts = ["ganzoo", "bench", *ctx.params["names"]]
+    for param in ctx.command.params:
+        if param.name == "names" or ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+            continue
+        value, option = ctx.params[param.name], max(param.opts, key=len)
+        if getattr(param, "is_flag", False):
+            parts.append(option)
+        elif getattr(param, "multiple", False):
+            for item in value:
+                parts += [option, str(item)]
+        else:
+            parts += [option, str(value)]
+    return shlex.join(parts)
 
 
 @click.command("bench")
@@ -40,7 +59,7 @@ def command(names, device, batch_size, image_size, steps, warmup, repeats, mode,
     timed in the same run, FLOPs, TFLOP/s, the fraction of a known GPU's bf16 peak, peak memory and
     images/s with the real data pipeline.
     """
-    from ganzoo.bench import command_line, run_benchmarks
+    from ganzoo.bench import run_benchmarks
     from ganzoo.bench.report import markdown, table
 
     if out_file is not None:
@@ -57,7 +76,7 @@ def command(names, device, batch_size, image_size, steps, warmup, repeats, mode,
     report = run_benchmarks(
         names, device=device, batch_size=batch_size, image_size=image_size, steps=steps, warmup=warmup,
         repeats=repeats, mode=mode, size=size, pipeline=not no_pipeline, sets=cfg.parse_sets(sets),
-        threads=threads, command=command_line(), on_result=progress,
+        threads=threads, command=typed_command(click.get_current_context()), on_result=progress,
     )
     if out_file is not None:
         Path(out_file).write_text(json.dumps(report, indent=2) + "\n")

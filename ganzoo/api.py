@@ -80,18 +80,26 @@ class LoadedRun:
     step: int
     registry: Any
 
-    def sample(self, n: int, labels: Any = None, seed: int = 0, inputs: Any = None):
-        """``n`` samples (images in [-1, 1] NCHW, or N×2 points) as a CPU tensor."""
+    def sample(self, n: int, labels: Any = None, seed: int = 0, inputs: Any = None, direction: str | None = None):
+        """``n`` samples (images in [-1, 1] NCHW, or N×2 points) as a CPU tensor.
+
+        Translation variants take ``inputs`` (N source images, or a dict ``{"A": ..., "B": ...}``) and
+        ``direction`` (``"AtoB"`` or ``"BtoA"``), as the ``ganzoo_sample`` hook describes.
+        """
         from ganzoo.engine.trainer import draw_samples
+
+        def part(value: Any, start: int, stop: int) -> Any:
+            if isinstance(value, dict):
+                return {key: v[start:stop] for key, v in value.items()}
+            return None if value is None else value[start:stop]
 
         out = []
         batch = 500
         for start in range(0, n, batch):
             k = min(batch, n - start)
-            part_labels = None if labels is None else labels[start : start + k]
-            part_inputs = inputs if inputs is None else inputs
-            out.append(draw_samples(self.registry, self.variant, self.networks, self.config, k, part_labels,
-                                    seed + start, self.device, part_inputs).cpu())
+            out.append(draw_samples(self.registry, self.variant, self.networks, self.config, k,
+                                    part(labels, start, start + k), seed + start, self.device,
+                                    part(inputs, start, start + k), direction).cpu())
         import torch
 
         return torch.cat(out)

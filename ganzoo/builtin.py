@@ -30,6 +30,12 @@ def _folder(config):
     return vision.build_folder(config)
 
 
+def _unpaired(builder: str, config):
+    from ganzoo.data import unpaired
+
+    return getattr(unpaired, builder)(config)
+
+
 def _toy(name: str, config):
     from ganzoo.data import toy
 
@@ -49,6 +55,8 @@ def ganzoo_datasets():
         DatasetSpec("fashion-mnist", "Fashion-MNIST, 28 px (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "FashionMNIST")),
         DatasetSpec("cifar10", "CIFAR-10, 32 px colour (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "CIFAR10")),
         DatasetSpec("folder", "an image folder (--data-root; one sub-folder per class)", "labelled-images", _folder),
+        DatasetSpec("unpaired-folder", "two unpaired image domains in CycleGAN's trainA/ trainB/ testA/ testB/ layout (--data-root)", "unpaired-images", partial(_unpaired, "build_folder")),
+        DatasetSpec("digits-styles", "handwritten (embedded MNIST) vs typeset digits drawn with Pillow's font, unpaired (no download)", "unpaired-images", partial(_unpaired, "build_digit_styles"), embedded=True),
         DatasetSpec("ring8", "8 Gaussians on the unit circle, std 0.01 (PacGAN's 2-D ring)", "points", partial(_toy, "ring8"), embedded=True),
         DatasetSpec("grid25", "25 Gaussians on a 5×5 grid, std 0.05 (PacGAN's 2-D grid)", "points", partial(_toy, "grid25"), embedded=True),
     ]

@@ -174,13 +174,18 @@ def ganzoo_sample(
     labels: torch.Tensor | None,
     generator: torch.Generator,
     device: torch.device,
-    inputs: torch.Tensor | None,
+    inputs: torch.Tensor | dict[str, torch.Tensor] | None,
+    direction: str | None,
 ) -> torch.Tensor:
     """Draw ``n`` samples from a trained variant, in data space (images in [-1, 1], NCHW).
 
     Called by sample grids during training, ``ganzoo sample`` and the metrics, with the networks in
     eval mode under ``torch.no_grad``. ``labels`` is given for conditional variants; ``inputs`` for
-    translation variants (images of the source domain). The core answers last with the common case:
+    translation variants: images of the source domain (a tensor) translated in ``direction``
+    (``"AtoB"`` or ``"BtoA"``), or, for the sample grids of unpaired data, a dict ``{"A": ..., "B":
+    ...}`` of test images with ``direction`` ``None`` (both ways) or the one way to show; a
+    translation variant then returns the grid's rows: inputs, translated, reconstructed. ``inputs``
+    may be on the CPU. The core answers last with the common case:
     ``networks[variant.generator](z)`` (or ``(z, labels)`` when conditional) for
     ``z ~ N(0, I)`` of ``config.model.latent_dim``. Returns the samples as one tensor.
     First answer wins.

@@ -1,4 +1,9 @@
-"""``ganzoo sample RUN_DIR``: draw from a trained run into a PNG grid or an ``.npz`` file."""
+"""``ganzoo sample RUN_DIR``: draw from a trained run into a PNG grid or an ``.npz`` file.
+
+Translation runs (unpaired data, e.g. cyclegan) translate images instead: ``--input`` files or a
+folder in ``--direction`` (keeping the file names), or else test images of the run's dataset shown as
+rows of inputs, translations and reconstructions.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +54,99 @@ def write_npz(path: Path, arrays: dict) -> None:
     atomic_write_bytes(path, lambda fh: fh.write(buffer.getvalue()))
 
 
+#: The domain each translation direction starts from.
+DIRECTION_SOURCE = {"AtoB": "A", "BtoA": "B"}
+#: Inputs per block of the translation grid: each block is three rows (input, translated, reconstructed).
+GRID_WIDTH = 8
+
+
+def translation_outputs(out: str | None, run_dir: str, input_path: Path, direction: str) -> Path:
+    """Check ``--out`` for ``--input`` before anything is loaded: a folder, an ``.npz``, or (for one input
+    file) an image file; a missing parent folder is an error."""
+    from PIL import Image
+
+    out_path = Path(out) if out else Path(run_dir) / "samples" / f"translated-{direction}"
+    suffix = out_path.suffix.lower()
+    if suffix and suffix != ".npz" and suffix not in Image.registered_extensions():
+        raise UserError(f"unsupported output {str(out_path)!r}; use a folder, an .npz file or an image file name")
+    if suffix not in ("", ".npz") and not input_path.is_file():
+        raise UserError(f"--out {str(out_path)!r} is one image but --input {str(input_path)!r} is not one file; pass a folder as --out")
+    if not out_path.parent.exists():
+        raise UserError(f"output folder {str(out_path.parent)!r} does not exist; create it or choose another --out")
+    return out_path
+
+
+def write_image(path: Path, image) -> None:
+    """One uint8 H×W×C image, in the format its file name says, written atomically."""
+    from PIL import Image
+
+    from ganzoo.engine.checkpoint import atomic_write_bytes
+
+    picture = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+    kind = Image.registered_extensions()[path.suffix.lower()]
+    atomic_write_bytes(path, lambda fh: picture.save(fh, format=kind))
+
+
+def require_translation(run, option: str) -> None:
+    if run.data_info.kind != "unpaired-images":
+        raise UserError(f"{option} needs a translation run (unpaired data, e.g. cyclegan); "
+                        f"{run.variant.name!r} draws samples from noise")
+
+
+def translate_files(run, input_path: Path, direction: str, out_path: Path) -> int:
+    """Translate the ``--input`` image(s) and write them under their own names (or into one .npz)."""
+    import numpy as np
+
+    from ganzoo.data.unpaired import read_images
+    from ganzoo.engine.images import to_uint8
+
+    channels, size = run.data_info.shape[0], run.data_info.shape[-1]
+    images, names = read_images(input_path, channels, size)
+    translated = to_uint8(run.sample(len(images), inputs=images, direction=direction)).numpy()
+    if out_path.suffix.lower() == ".npz":
+        write_npz(out_path, {"images": translated, "names": np.array(names)})
+    elif out_path.suffix:
+        write_image(out_path, translated[0])
+    else:
+        for name, image in zip(names, translated, strict=True):
+            write_image(out_path / name, image)
+    return len(names)
+
+
+def translate_test_images(run, n: int, direction: str | None, out_path: Path) -> int:
+    """Translate ``n`` test images of the run's dataset each way (or ``direction``) into a grid of
+    inputs / translations / reconstructions, or into an .npz of ``images`` (the translations),
+    ``inputs``, ``reconstructed`` and ``directions``."""
+    import copy
+
+    import numpy as np
+    import torch
+
+    from ganzoo.engine.images import save_grid, to_uint8
+
+    config = copy.deepcopy(run.config)
+    config.data.split = "test"
+    examples = run.registry.dataset(config.dataset).build(config).examples(n, torch.device("cpu"))
+    grid_rows, rows = [], {"inputs": [], "images": [], "reconstructed": [], "directions": []}
+    for way in [direction] if direction else list(DIRECTION_SOURCE):
+        source = examples[DIRECTION_SOURCE[way]]
+        for start in range(0, len(source), GRID_WIDTH):
+            chunk = source[start : start + GRID_WIDTH]
+            parts = run.sample(len(chunk), inputs={DIRECTION_SOURCE[way]: chunk}, direction=way).chunk(3)
+            grid_rows += parts
+            for key, part in zip(("inputs", "images", "reconstructed"), parts, strict=True):
+                rows[key].append(part)
+            rows["directions"] += [way] * len(chunk)
+    if out_path.suffix.lower() == ".npz":
+        arrays = {k: to_uint8(torch.cat(v)).numpy() for k, v in rows.items() if k != "directions"}
+        write_npz(out_path, {**arrays, "directions": np.array(rows["directions"])})
+    else:  # rows of a last, shorter block are padded with black
+        width = max(len(row) for row in grid_rows)
+        padded = [torch.cat([row, row.new_full((width - len(row), *row.shape[1:]), -1.0)]) for row in grid_rows]
+        save_grid(torch.cat(padded), out_path, nrow=width)
+    return len(rows["directions"])
+
+
 @click.command("sample")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--n", "n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of samples.")
@@ -57,22 +155,49 @@ def write_npz(path: Path, arrays: dict) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, help="Checkpoint file (default: the run's latest).")
 @device_option
-def command(run_dir, n, out, class_, seed, checkpoint, device) -> None:
+@click.option("--input", "input_path", type=click.Path(), default=None,
+              help="Translation runs: an image file or a folder of images to translate (names are kept).")
+@click.option("--direction", type=click.Choice(list(DIRECTION_SOURCE)), default=None,
+              help="Translation runs: AtoB or BtoA (default: AtoB with --input, both ways without).")
+def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direction) -> None:
     """Draw N samples from the run in RUN_DIR.
 
     \b
     .png  a grid of images (or a scatter plot of 2-D points)
     .npz  'images' (uint8, N×H×W×C) or 'points' (float32, N×2), plus 'labels' when conditional
+
+    \b
+    Translation runs (e.g. cyclegan):
+    --input PATH  translate an image or a folder into --out (a folder, default
+                  RUN_DIR/samples/translated-DIRECTION; or an .npz of 'images' and 'names')
+    otherwise     N test images of each domain as rows of inputs, translations and
+                  reconstructions (.npz: 'images', 'inputs', 'reconstructed', 'directions')
     """
     from ganzoo.api import load
     from ganzoo.engine.images import save_grid, save_points, to_uint8
 
+    if input_path is not None:
+        direction = direction or "AtoB"
+        out_path = translation_outputs(out, run_dir, Path(input_path), direction)
+        run = load(run_dir, checkpoint=checkpoint, device=device or "auto")
+        require_translation(run, "--input")
+        count = translate_files(run, Path(input_path), direction, out_path)
+        status(f"{count} image(s) translated {direction} by step {run.step} of {run.variant.name}")
+        click.echo(str(out_path))
+        return
     out_path = Path(out) if out else Path(run_dir) / "samples" / "sample.png"
     if out_path.suffix.lower() not in FORMATS:
         raise UserError(f"unsupported output {str(out_path)!r}; use a .png or .npz file name")
+    run = load(run_dir, checkpoint=checkpoint, device=device or "auto")
     if not out_path.parent.exists():
         raise UserError(f"output folder {str(out_path.parent)!r} does not exist; create it or choose another --out")
-    run = load(run_dir, checkpoint=checkpoint, device=device or "auto")
+    if run.data_info.kind == "unpaired-images":
+        count = translate_test_images(run, n, direction, out_path)
+        status(f"{count} test images translated by step {run.step} of {run.variant.name}")
+        click.echo(str(out_path))
+        return
+    if direction is not None:
+        require_translation(run, "--direction")
     labels, per_row = class_labels(class_, n, run)
     if labels is not None:
         n = len(labels)

@@ -411,8 +411,11 @@ def draw_samples(
     seed: int,
     device: torch.device,
     inputs: Any = None,
+    direction: str | None = None,
 ) -> torch.Tensor:
-    """Draw ``n`` samples in eval mode with a private generator (the global RNG is untouched)."""
+    """Draw ``n`` samples in eval mode with a private generator (the global RNG is untouched).
+
+    ``inputs`` and ``direction`` are for translation variants (see the ``ganzoo_sample`` hook)."""
     modes = {k: m.training for k, m in networks.items()}
     for m in networks.values():
         m.eval()
@@ -428,6 +431,7 @@ def draw_samples(
                 generator=generator,
                 device=device,
                 inputs=inputs,
+                direction=direction,
             )
     finally:
         for k, m in networks.items():

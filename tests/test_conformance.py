@@ -177,7 +177,7 @@ BROKEN = [
     (DetachedGeneratorLoss, "losses", "no loss term of player 'generator' is connected to the networks"),
     (RaisingLoss, "losses", "ZeroDivisionError: the author divided by zero (raised at tests/test_conformance.py:"),
     (GeneratorNeverLearns, "training", "left the parameters of players ['generator'] unchanged"),
-    (ThreeDimensionalPoints, "sampling", "asked for 16 samples of shape (2,), got a tensor of shape (16, 3)"),
+    (ThreeDimensionalPoints, "sampling", "samples of shape (2,), got a tensor of shape ("),
     (GlobalRandomState, "sampling", "two draws with the same seed differ"),
     (ScaleNotInStateDict, "checkpoint", "register_buffer"),
 ]

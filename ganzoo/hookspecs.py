@@ -154,7 +154,10 @@ def ganzoo_train_step(
             ...
             return losses
 
-    First answer wins (the core's implementation answers last).
+    First answer wins (the core's implementation answers last). An implementation that replaces the
+    core's step must call ``ganzoo.engine.distributed.begin_update(ctx, player)`` before each
+    player's update: under torchrun that is where the engine chooses which gradients to all-reduce
+    (see ``docs/distributed.md``).
 
     Arrived in 0.1.
     """

@@ -418,7 +418,7 @@ def _check_run(spec: VariantSpec, registry: Registry, probe: _Probe, report: Con
                            "grid_size": samples, "data.workers": 0}.items():
             cfg.set_value(config, key, value)
     except Exception as exc:
-        fail("metadata", f"could not resolve a run configuration: {_describe(exc)}")
+        fail("data", f"could not resolve a run configuration: {_describe(exc)}")
         return
 
     trainer = Trainer(config, registry, run_dir=run_dir, quiet=True)

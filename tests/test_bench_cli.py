@@ -75,3 +75,14 @@ def test_markdown_table_lists_every_contender(tmp_path):
     rows = [line for line in result.output.splitlines() if line.startswith("| gan-overhead")]
     assert [row.split("|")[4].strip() for row in rows] == ["plain", "ganzoo-eager"]
     assert "command: ganzoo bench gan-overhead" in result.output
+
+
+def test_a_variant_without_a_scenario_is_timed_at_its_paper_settings_alone(tmp_path, monkeypatch):
+    (tmp_path / "scenarios.py").write_text("SCENARIOS = []\n")
+    monkeypatch.setenv("GANZOO_BENCHMARKS", str(tmp_path))
+    result = CliRunner().invoke(cli, ["bench", "gan", *FAST, "--no-pipeline", "--json"])
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(result.output)["scenarios"]
+    assert (record["scenario"], record["batch_size"], record["image_size"]) == ("gan", 64, 28)
+    assert list(record["results"]) == ["ganzoo-eager"]
+    assert record["notes"] == ["no reference loop for this variant: ganzoo alone, no ratio"]

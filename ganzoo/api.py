@@ -57,10 +57,17 @@ def train(variant: str, *, out: str | Path | None = None, quiet: bool = True, re
     """Train ``variant`` and return a :class:`ganzoo.engine.trainer.RunResult`.
 
     ``ganzoo.train("gan", dataset="ring8", steps=2000)``; options as in :func:`make_config`.
+    ``resume`` (a run folder or a checkpoint) continues that run with its saved config, ``options``
+    applied on top (e.g. ``steps=`` to train longer).
     """
-    from ganzoo.engine.trainer import Trainer
+    from ganzoo.engine import checkpoint as ckpt
+    from ganzoo.engine.trainer import Trainer, resumed_run_dir
 
     registry = registry or get_registry()
+    if config is None and resume:
+        config = ckpt.resume_config(resumed_run_dir(Path(resume)), registry)
+        for key, value in options.items():
+            cfg.set_value(config, "data.root" if key == "data_root" else key, value)
     if config is None:
         config = make_config(variant, registry=registry, **options)
     return Trainer(config, registry, run_dir=Path(out) if out else None, quiet=quiet,

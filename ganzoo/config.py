@@ -102,6 +102,9 @@ class RunConfig:
     sample_every: int = 500
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
+    #: A NaN or infinite loss ``stop``s the run (naming the step, the term and the last good
+    #: checkpoint), or ``skip``s that update and goes on (a sync per update).
+    on_nan: Literal["stop", "skip"] = "stop"
     #: Number of images in the periodic sample grid (fixed noise, so grids are comparable).
     grid_size: int = 64
     data: DataConfig = field(default_factory=DataConfig)

@@ -18,32 +18,55 @@ from ganzoo.registry import get_registry
 def prepare_run_dir(out: str | None, variant: str) -> Path:
     """A new, writable run folder; an existing run is never overwritten."""
     from ganzoo.engine.distributed import is_main_process
-    from ganzoo.engine.trainer import default_run_dir
+    from ganzoo.engine.trainer import check_new_run_dir, default_run_dir
 
     path = Path(out) if out else default_run_dir(variant)
     if not is_main_process():  # under torchrun only rank 0 creates (and so checks) the run folder
         return path
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise UserError(f"run folder {str(path)!r} already exists; continue it with --resume {path} or choose another --out")
+    check_new_run_dir(path)
     parent = path if path.exists() else path.parent
     while not parent.exists():
         parent = parent.parent
-    if not os.access(parent, os.W_OK):
-        raise UserError(f"cannot write the run folder {str(path)!r} (no permission on {str(parent)!r}); choose another --out")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UserError(f"cannot write the run folder {str(path)!r} ({str(parent)!r} is not a writable folder); choose another --out")
     return path
 
 
-def resume_config(run_dir: Path, steps: int | None, registry):
-    import json
+def resume_config(run_dir: Path, registry, name: str | None, config_file: str | None, sets: dict[str, str],
+                  profile: str | None, **options):
+    """The run's saved config with the options given now applied on top.
 
-    info_path = run_dir / "run.json"
-    if not info_path.is_file():
-        raise UserError(f"{str(run_dir)!r} is not a ganzoo run folder (no run.json); pass the folder 'ganzoo run' printed")
-    name = json.loads(info_path.read_text())["variant"]
-    config = cfg.load_run_config(run_dir / "config.toml", registry.variant(name))
-    if steps is not None:
-        config.steps = steps
+    The trainer then refuses any change the checkpoint cannot continue with (a different batch size,
+    learning rate, ...); ``--steps`` to train longer, ``--device`` or ``--set on_nan=skip`` are fine.
+    """
+    from ganzoo.engine import checkpoint as ckpt
+
+    config = ckpt.resume_config(run_dir, registry)
+    if name and name != config.variant:
+        raise UserError(f"run {str(run_dir)!r} is a {config.variant} run, not {name}; drop NAME or pass the right folder")
+    if profile and profile != config.profile:
+        raise UserError(f"cannot change the profile when resuming (the run uses {config.profile!r}); start a new run to change it")
+    for key, value in cfg.flatten(cfg.read_toml(config_file) if config_file else {}).items():
+        if key != "variant":
+            cfg.set_value(config, key, value)
+    for key, value in sets.items():
+        if key == "variant":
+            raise UserError("the variant of a run cannot be changed")
+        cfg.set_value(config, key, value, from_text=True)
+    data_root = options.pop("data_root", None)
+    if data_root is not None:
+        options["data.root"] = str(data_root)
+    for key, value in options.items():
+        if value is not None:
+            cfg.set_value(config, key, value)
+    cfg.validate(config)
     return config
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    from ganzoo.engine import checkpoint as ckpt
+
+    return ckpt.latest_checkpoint(run_dir / ckpt.CHECKPOINTS) is not None
 
 
 @click.command("run")
@@ -59,7 +82,9 @@ def resume_config(run_dir: Path, steps: int | None, registry):
 @set_option
 @click.option("--profile", default=None, help="Variant profile: demo, paper, ... (default: demo on the built-in data).")
 @click.option("--seed", type=int, default=None, help="Random seed (the same seed on CPU gives the same losses).")
-@click.option("--resume", "resume", type=click.Path(file_okay=False), default=None, help="Continue the run in this folder from its latest checkpoint.")
+@click.option("--resume", "resume", type=click.Path(file_okay=False), is_flag=False, flag_value="", default=None,
+              help="Continue the run in this folder from its latest checkpoint. Bare --resume with --out continues "
+                   "that folder's run if it has a checkpoint, else starts it (for jobs that may be restarted).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def command(name, dataset, data_root, steps, batch_size, image_size, device, out, config_file, sets, profile, seed, resume, quiet, as_json) -> None:
@@ -68,18 +93,21 @@ def command(name, dataset, data_root, steps, batch_size, image_size, device, out
     Settings apply in this order: the variant's paper defaults, its profile, --config, --set, then
     the options here.
     """
-    from ganzoo.engine import checkpoint as ckpt
     from ganzoo.engine.trainer import Trainer
 
     registry = get_registry()
+    if resume == "":  # bare --resume: continue --out if it holds a checkpoint, else start it
+        if not out:
+            raise UserError("--resume without a folder needs --out RUN_DIR; or pass the run folder: --resume RUN_DIR")
+        resume = out if has_checkpoint(Path(out)) else None
     if resume:
         run_dir = Path(resume)
-        config = resume_config(run_dir, steps, registry)
-        if name and name != config.variant:
-            raise UserError(f"run {str(run_dir)!r} is a {config.variant} run, not {name}; drop NAME or pass the right folder")
-        resume_from = ckpt.latest_checkpoint(run_dir / "checkpoints")
-        if resume_from is None:
-            raise UserError(f"run {str(run_dir)!r} has no checkpoint to resume from; start a new run")
+        if out and Path(out) != run_dir:
+            raise UserError(f"--out {out} and --resume {resume} name different folders; a resumed run continues in its own folder")
+        config = resume_config(run_dir, registry, name, config_file, cfg.parse_sets(sets), profile, dataset=dataset,
+                               data_root=data_root, steps=steps, batch_size=batch_size, image_size=image_size,
+                               device=device, seed=seed)
+        resume_from = run_dir
     else:
         if not name:
             raise UserError("missing variant name; e.g. ganzoo run gan (ganzoo list shows them all)")

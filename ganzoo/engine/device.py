@@ -27,7 +27,13 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python and torch (CPU and every GPU); on CPU the same seed gives the same losses."""
+    """Seed Python, NumPy and torch (CPU and every GPU); on CPU the same seed gives the same losses.
+
+    NumPy too: checkpoints save its global state, so a plugin drawing from it resumes exactly.
+    """
+    import numpy as np
+
     random.seed(seed)
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

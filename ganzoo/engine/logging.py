@@ -7,15 +7,26 @@ from pathlib import Path
 from typing import Any
 
 
+def _step_of(line: str) -> float:
+    """The step of a metrics line; infinity for a line that is not a complete JSON record."""
+    try:
+        return float(json.loads(line).get("step", 0))
+    except (ValueError, AttributeError):
+        return float("inf")
+
+
 class MetricsLog:
     """Appends one JSON object per logged step; mirrors scalars and grids to TensorBoard."""
 
     def __init__(self, run_dir: Path, resume_step: int = 0) -> None:
         self.path = run_dir / "metrics.jsonl"
         if resume_step and self.path.exists():
-            # drop lines logged after the checkpoint we resume from, so the log reads as one run
-            kept = [line for line in self.path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= resume_step]
-            self.path.write_text("".join(line + "\n" for line in kept))
+            # drop lines logged after the checkpoint we resume from, so the log reads as one run (and
+            # a last line cut short by kill -9); rewritten atomically so a second kill loses nothing
+            from ganzoo.engine.checkpoint import atomic_write_text
+
+            kept = [line for line in self.path.read_text().splitlines() if _step_of(line) <= resume_step]
+            atomic_write_text(self.path, "".join(line + "\n" for line in kept))
         elif self.path.exists():
             self.path.unlink()
         self._fh = self.path.open("a")

@@ -19,6 +19,9 @@ import datetime as dt
 import json
 import math
 import random
+import re
+import shlex
+import shutil
 import signal
 import sys
 import time
@@ -48,7 +51,14 @@ class Interrupted(GanzooError):
 
 
 class Diverged(GanzooError):
-    """A loss became NaN or infinite."""
+    """A loss (or a network's weights) became NaN or infinite."""
+
+
+#: With ``on_nan = "skip"``, this many skipped iterations in a row stop the run anyway: the bad
+#: values no longer come from one unlucky batch.
+MAX_SKIPS_IN_A_ROW = 10
+#: Held (``flock``) while a process trains into a run folder, so a job started twice is refused.
+LOCK_NAME = ".lock"
 
 
 @dataclass
@@ -81,8 +91,13 @@ def autocast_for(config: cfg.RunConfig, device: torch.device):
 
 
 def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor]:
-    """One training iteration: every player, in order, ``repeats`` times. Returns detached terms."""
+    """One training iteration: every player, in order, ``repeats`` times. Returns detached terms.
+
+    With ``on_nan = "skip"`` an update whose total loss is NaN or infinite is not applied (one sync
+    per update, only in that mode); the skipped players are listed in ``ctx.cache["skipped"]``.
+    """
     out: dict[str, torch.Tensor] = {}
+    skip_bad = getattr(ctx.config, "on_nan", "stop") == "skip"
     for player in schedule.players:
         for repeat in range(player.repeats):
             distributed.begin_update(ctx, player)  # several processes: all-reduce this player's gradients only
@@ -95,6 +110,9 @@ def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor
             first, *rest = terms.values()
             total = sum(rest, first)  # not sum(terms.values()): 0 + first would be one more kernel
             player.optimizer.zero_grad(set_to_none=True)
+            if skip_bad and not distributed.all_finite(ctx, total):  # all processes skip together
+                ctx.cache.setdefault("skipped", []).append(player.name)
+                continue
             total.backward()
             player.optimizer.step()
         for name, value in terms.items():
@@ -114,6 +132,92 @@ def accumulate_losses(running: dict[str, torch.Tensor], terms: dict[str, torch.T
         running[key] = running[key] + value if key in running else value.float().clone()
 
 
+def rng_state() -> dict[str, Any]:
+    """The global random states a step may draw from: Python, NumPy, torch CPU and CUDA."""
+    import numpy as np
+
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` saved (CUDA states only where CUDA is in use)."""
+    import numpy as np
+
+    random.setstate(state["python"])
+    if "numpy" in state:
+        saved = state["numpy"]
+        np.random.set_state(("MT19937", saved["keys"].cpu().numpy().astype(np.uint32), saved["pos"],
+                             saved["has_gauss"], saved["cached_gaussian"]))
+    torch.set_rng_state(state["torch"].cpu())
+    if "cuda" in state and torch.cuda.is_available():
+        cuda = [s.cpu() for s in state["cuda"]][: torch.cuda.device_count()]
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def _load_modules(modules: dict[str, torch.nn.Module], saved: dict[str, Any]) -> None:
+    """Load every module's state strictly; a missing or extra network is a KeyError."""
+    if set(saved) != set(modules):
+        raise KeyError(f"networks {sorted(saved)} saved, {sorted(modules)} built")
+    for name, state in saved.items():
+        modules[name].load_state_dict(state)
+
+
+_SHAPE_WORDS = re.compile(r"shape|size|dimension|must match|cannot be multiplied|Given groups|Expected .*input", re.I)
+
+
+def looks_like_shape_error(exc: BaseException) -> bool:
+    """Whether a RuntimeError of a first forward pass says the tensors do not fit the networks."""
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return False
+    return bool(_SHAPE_WORDS.search(str(exc)))
+
+
+def as_user_error(exc: BaseException) -> UserError | None:
+    """The one-line UserError for a storage failure, or for a UserError a DataLoader worker raised
+    (which the DataLoader re-raises with the worker's traceback in its message); else ``None``."""
+    if isinstance(exc, OSError):
+        return ckpt.storage_error(exc, exc.filename or "")
+    if isinstance(exc, UserError) and "\n" in str(exc).strip():
+        last = str(exc).strip().splitlines()[-1]
+        return UserError(last.split("UserError: ", 1)[-1])
+    return None
+
+
+def check_new_run_dir(path: Path) -> None:
+    """A new run goes into a folder that does not exist yet (or is empty): never over an old run."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UserError(
+            f"run folder {str(path)!r} already exists; continue it with --resume {path} or choose another --out"
+        )
+
+
+def resumed_run_dir(path: Path) -> Path:
+    """The run folder of a checkpoint file, a ``checkpoints`` folder or a run folder."""
+    path = Path(path)
+    if path.is_file():
+        path = path.parent
+    return path.parent if path.name == ckpt.CHECKPOINTS else path
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (what creating it would add)."""
+    path = Path(path).absolute()
+    if path.exists():
+        return None
+    while not path.parent.exists():
+        path = path.parent
+    return path
+
+
 class Trainer:
     """Builds a run from a resolved config and trains it."""
 
@@ -129,9 +233,20 @@ class Trainer:
         self.registry = registry
         self.quiet = quiet
         self.variant: VariantSpec = registry.variant(config.variant)
+        self.resume_from = Path(resume_from) if resume_from is not None else None
+        if run_dir is None and self.resume_from is not None:  # continue in the resumed run's folder
+            run_dir = resumed_run_dir(self.resume_from)
         self.run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config.variant)
-        self.resume_from = resume_from
         self._stop_signal: int | None = None
+        self.last_checkpoint: Path | None = None
+        self._lock: Any = None
+        # loss sums since the last logged step (saved in checkpoints), and the terms of those steps
+        # (to name the first step that went NaN)
+        self._running: dict[str, torch.Tensor] = {}
+        self._count = 0
+        self._recent: list[tuple[int, dict[str, torch.Tensor]]] = []
+        self.skipped_steps = 0
+        self._skips_in_a_row = 0
 
     # -- building -----------------------------------------------------------------------------
 
@@ -213,9 +328,7 @@ class Trainer:
     # -- checkpoints ----------------------------------------------------------------------------
 
     def checkpoint_payload(self) -> dict[str, Any]:
-        rng = {"python": random.getstate(), "torch": torch.get_rng_state()}
-        if torch.cuda.is_available():
-            rng["cuda"] = torch.cuda.get_rng_state_all()
+        """Everything the run needs to continue bit for bit; see ``docs/reliability.md``."""
         return {
             "format": CHECKPOINT_FORMAT,
             "variant": self.variant.name,
@@ -226,44 +339,106 @@ class Trainer:
             "optimizers": {p.name: p.optimizer.state_dict() for p in self.schedule.players},
             "schedulers": {p.name: p.lr_scheduler.state_dict() for p in self.schedule.players if p.lr_scheduler is not None},
             "state": self.state,
-            "rng": rng,
+            "rng": rng_state(),
+            # the data order is a function of (seed, epoch, position): these two counters restore it
             "data": self.source.state_dict(),
+            # the loss sums since the last logged step, so the next logged mean is the same
+            "log": {"running": dict(self._running), "count": self._count, "skipped": self.skipped_steps},
             "config": cfg.to_dict(self.config),
             "plugins": plugin_versions(self.registry),
+            "torch": str(torch.__version__),
         }
 
     def save_checkpoint(self) -> Path:
+        """Check that losses and weights are finite, then write the checkpoint of this step."""
+        self._check_finite()
+        self._check_weights()
         if not self.ddp.is_main:  # rank 0 writes; the other processes name the file it writes
-            return self.run_dir / "checkpoints" / ckpt.checkpoint_name(self.step)
-        return ckpt.save_checkpoint(self.run_dir / "checkpoints", self.step, self.checkpoint_payload(), self.config.keep_checkpoints)
+            self.last_checkpoint = self.run_dir / ckpt.CHECKPOINTS / ckpt.checkpoint_name(self.step)
+            return self.last_checkpoint
+        self.last_checkpoint = ckpt.save_checkpoint(
+            self.run_dir / ckpt.CHECKPOINTS, self.step, self.checkpoint_payload(), self.config.keep_checkpoints
+        )
+        return self.last_checkpoint
 
-    def restore(self, path: Path) -> None:
+    def restore(self, path: Path | str) -> None:
+        """Continue from a checkpoint file, or from the latest checkpoint of a run folder."""
+        path = ckpt.find_checkpoint(path)
         payload = ckpt.load_checkpoint(path, map_location=self.device)
         if payload["variant"] != self.variant.name:
-            raise UserError(f"checkpoint {str(path)!r} is from variant {payload['variant']!r}, not {self.variant.name!r}")
-        for name, sd in payload["networks"].items():
-            self.networks[name].load_state_dict(sd)
-        for name, sd in payload["ema"].items():
-            self.ema[name].load_state_dict(sd)
-        for player in self.schedule.players:
-            player.optimizer.load_state_dict(payload["optimizers"][player.name])
-            if player.lr_scheduler is not None:
-                player.lr_scheduler.load_state_dict(payload["schedulers"][player.name])
+            raise UserError(
+                f"checkpoint {str(path)!r} is from variant {payload['variant']!r}, not {self.variant.name!r}; "
+                f"pass a checkpoint of a {self.variant.name} run"
+            )
+        if int(payload["format"]) > CHECKPOINT_FORMAT:
+            raise UserError(f"checkpoint {str(path)!r} was written by a newer ganzoo (format {payload['format']}); upgrade ganzoo")
+        ckpt.check_resume_config(payload.get("config", {}), cfg.to_dict(self.config), path)
+        for line in ckpt.plugin_warnings(payload.get("plugins", {}), plugin_versions(self.registry)):
+            print(f"ganzoo: warning: {line}", file=sys.stderr)
+        try:
+            _load_modules(self.networks, payload["networks"])
+            _load_modules(self.ema, payload["ema"])
+            for player in self.schedule.players:
+                player.optimizer.load_state_dict(payload["optimizers"][player.name])
+                if player.lr_scheduler is not None:
+                    player.lr_scheduler.load_state_dict(payload["schedulers"][player.name])
+            self.source.load_state_dict(payload["data"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise UserError(
+                f"checkpoint {str(path)!r} does not fit the {self.variant.name} run built from its config "
+                f"({type(exc).__name__}: {detail}); it was written by another version of "
+                f"{payload.get('package') or 'the plugin'} or with other settings"
+            ) from None
         self.state.clear()
         self.state.update(payload["state"])
-        self.source.load_state_dict(payload["data"])
-        rng = payload["rng"]
-        random.setstate(rng["python"])
-        torch.set_rng_state(rng["torch"].cpu())
-        if "cuda" in rng and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([s.cpu() for s in rng["cuda"]])
+        set_rng_state(payload["rng"])
+        log = payload.get("log", {})
+        self._running = dict(log.get("running", {}))
+        self._count = int(log.get("count", 0))
+        self.skipped_steps = int(log.get("skipped", 0))
         self.step = int(payload["step"])
+        self.last_checkpoint = path
+        if self.step > self.config.steps:
+            raise UserError(f"the run is already at step {self.step}; pass --steps above that to train longer")
+
+    def check_output_shape(self) -> None:
+        """Draw two samples before anything is written: an image size the networks cannot take is
+        then a one-line error, not a traceback after the run folder was created."""
+        if self.data_info.kind not in ("images", "labelled-images", "points"):
+            return
+        labels = self.fixed["labels"]
+        try:
+            samples = self.draw(2, None if labels is None else labels[:2], self.fixed["seed"], None)
+        except RuntimeError as exc:
+            if looks_like_shape_error(exc):
+                raise self._shape_error(exc) from None
+            raise
+        made, wanted = tuple(samples.shape[1:]), tuple(self.data_info.shape)
+        if made != wanted:
+            raise UserError(
+                f"variant {self.variant.name!r} generates samples of shape {made} but the data are {wanted}; "
+                "choose an image size its networks support with --image-size"
+            )
+
+    def _shape_error(self, exc: BaseException) -> UserError:
+        detail = (str(exc).strip().splitlines() or [""])[0][:200]
+        return UserError(
+            f"variant {self.variant.name!r} cannot take data of shape {tuple(self.data_info.shape)} ({detail}); "
+            "choose an image size its networks support with --image-size"
+        )
 
     # -- the loop -------------------------------------------------------------------------------
 
     def _write_run_files(self) -> None:
+        """``config.toml`` and, for a new run, ``run.json``; each written atomically, so a kill
+        while resuming never leaves a run folder that cannot be resumed again."""
+        import tomli_w
+
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        cfg.write_toml(self.config, self.run_dir / "config.toml")
+        ckpt.atomic_write_text(self.run_dir / "config.toml", tomli_w.dumps(cfg.to_dict(self.config)))
+        if self.resume_from is not None and (self.run_dir / "run.json").is_file():
+            return
         info = {
             "variant": self.variant.name,
             "package": self.variant.package,
@@ -273,7 +448,32 @@ class Trainer:
             "torch": torch.__version__,
             "created": dt.datetime.now().isoformat(timespec="seconds"),
         }
-        (self.run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")
+        ckpt.atomic_write_text(self.run_dir / "run.json", json.dumps(info, indent=2) + "\n")
+
+    def _lock_run_dir(self) -> None:
+        """Hold an exclusive lock on the run folder while training, so that the same job started
+        twice is refused instead of two processes writing one folder. The lock dies with the
+        process, ``kill -9`` included."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(self.run_dir / LOCK_NAME, "a")  # noqa: SIM115 - held open while training
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise UserError(
+                f"run folder {str(self.run_dir)!r} is in use by another ganzoo process; wait for it to "
+                "finish or stop it first"
+            ) from None
+        self._lock = handle
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def _install_signal_handlers(self) -> list[tuple[int, Any]]:
         previous = []
@@ -321,65 +521,91 @@ class Trainer:
         return terms
 
     def train(self) -> RunResult:
-        """Train to ``config.steps`` iterations (continuing from ``resume_from`` when given)."""
+        """Train to ``config.steps`` iterations (continuing from ``resume_from`` when given).
+
+        A new run refuses a folder that already holds files. When bad input stops a new run before
+        its first checkpoint (any :class:`UserError`, a full disk), the folders this call created
+        are removed again: nothing is left half-written.
+        """
+        created = None
+        if self.resume_from is None and distributed.is_main_process():
+            check_new_run_dir(self.run_dir)
+            created = _first_missing(self.run_dir)
+        try:
+            return self._train()
+        except BaseException as exc:
+            error = as_user_error(exc)
+            if isinstance(error or exc, UserError) and self._lock is not None and self.last_checkpoint is None:
+                if created is not None:
+                    shutil.rmtree(created, ignore_errors=True)
+                elif self.resume_from is None:  # an empty folder given with --out: empty it again
+                    for child in self.run_dir.iterdir():
+                        shutil.rmtree(child) if child.is_dir() else child.unlink()
+            if error is not None:
+                raise error from None
+            raise
+        finally:
+            self._unlock()
+            if hasattr(self, "ddp"):
+                self.ddp.close()
+
+    def _train(self) -> RunResult:
         self.build()
         if self.resume_from is not None:
             self.restore(self.resume_from)
+        self.check_output_shape()
         if self.ddp.is_main:  # rank 0 writes the run folder
+            self._lock_run_dir()
             self._write_run_files()
         from ganzoo.engine.logging import MetricsLog, Progress
 
         log = MetricsLog(self.run_dir, resume_step=self.step) if self.ddp.is_main else distributed.NullLog()
         ctx = self.context()
-        running: dict[str, torch.Tensor] = {}
-        count = 0
-        last_grid = last_ckpt = None
+        last_grid = None
         last_losses: dict[str, float] = {}
         previous = self._install_signal_handlers()
         images_per_iteration = self.config.batch_size * self.ddp.world_size * max(p.repeats for p in self.schedule.players)
         progress = Progress(self.config.steps, start=self.step, disabled=self.quiet or not self.ddp.is_main, title=f"{self.variant.name}")
         t_log = time.perf_counter()
-        steps_at_log = self.step
+        steps_at_log = first_step = self.step
         try:
             with progress:
                 while self.step < self.config.steps:
-                    terms = self.train_iteration(ctx)
-                    accumulate_losses(running, terms)
-                    count += 1
+                    try:
+                        terms = self.train_iteration(ctx)
+                    except RuntimeError as exc:  # the first batch through the networks: wrong sizes?
+                        if self.step == first_step and looks_like_shape_error(exc):
+                            raise self._shape_error(exc) from None
+                        raise
+                    self._record(terms, ctx)
                     if self.step % self.config.log_every == 0 or self.step == self.config.steps:
                         now = time.perf_counter()
-                        last_losses = {k: self.ddp.mean(v / count).item() for k, v in running.items()}
-                        self._check_finite(last_losses, last_ckpt)
+                        last_losses = self._logged_losses()
                         rate = (self.step - steps_at_log) * images_per_iteration / max(now - t_log, 1e-9)
                         record = {"step": self.step, **last_losses, "images_per_s": rate}
                         for player in self.schedule.players:
                             record[f"lr/{player.name}"] = player.optimizer.param_groups[0]["lr"]
+                        if self.config.on_nan == "skip":
+                            record["skipped_steps"] = self.skipped_steps
                         log.write(record)
                         progress.update(self.step, last_losses, rate)
-                        running, count, t_log, steps_at_log = {}, 0, now, self.step
+                        t_log, steps_at_log = now, self.step
                     else:
                         progress.update(self.step)
                     if self.step % self.config.sample_every == 0 or self.step == self.config.steps:
                         last_grid = self.write_samples()
                         log.image(self.step, last_grid)
                     if self.step % self.config.checkpoint_every == 0 or self.step == self.config.steps:
-                        last_ckpt = self.save_checkpoint()
+                        self.save_checkpoint()
                     stop = self.ddp.agreed_stop(self._stop_signal, self.step)  # all processes stop together
                     if stop is not None:
                         self._stop_signal = stop
-                        last_ckpt = self.save_checkpoint()
-                        code = ExitCode.INTERRUPTED if self._stop_signal == signal.SIGINT else ExitCode.TERMINATED
-                        raise Interrupted(
-                            f"stopped at step {self.step}; checkpoint {last_ckpt}; continue with: "
-                            f"ganzoo run {self.variant.name} --resume {self.run_dir}",
-                            code,
-                        )
+                        raise self._interrupted()
         finally:
             log.close()
             for signum, handler in previous:
                 signal.signal(signum, handler)
-            self.ddp.close()
-        return RunResult(self.run_dir, self.step, last_grid, last_ckpt, last_losses)
+        return RunResult(self.run_dir, self.step, last_grid, self.last_checkpoint, last_losses)
 
     def _update_ema(self) -> None:
         for name, ema_net in self.ema.items():
@@ -388,17 +614,89 @@ class Trainer:
                 src = list(self.networks[name].parameters())
                 dst = list(ema_net.parameters())
                 torch._foreach_lerp_(dst, src, 1.0 - decay)
-                for b_dst, b_src in zip(ema_net.buffers(), self.networks[name].buffers()):
+                for b_dst, b_src in zip(ema_net.buffers(), self.networks[name].buffers(), strict=True):
                     b_dst.copy_(b_src)
 
-    def _check_finite(self, losses: dict[str, float], last_ckpt: Path | None) -> None:
-        for key, value in losses.items():
-            if not math.isfinite(value):
-                where = f"last good checkpoint: {last_ckpt}" if last_ckpt else "no checkpoint was written yet"
-                raise Diverged(
-                    f"loss {key} became {value} by step {self.step}; {where}. "
-                    "Lower the learning rate (--set model.lr=...) or resume from that checkpoint"
-                )
+    # -- signals and divergence -----------------------------------------------------------------
+
+    def _interrupted(self) -> Interrupted:
+        """Checkpoint the finished step (unless just done) and say how to continue."""
+        if self.last_checkpoint is None or ckpt.checkpoint_step(self.last_checkpoint) != self.step:
+            self.save_checkpoint()
+        name = signal.Signals(self._stop_signal).name
+        code = ExitCode.INTERRUPTED if self._stop_signal == signal.SIGINT else ExitCode.TERMINATED
+        return Interrupted(
+            f"interrupted by {name} at step {self.step}; saved {self.last_checkpoint}; continue with: "
+            f"ganzoo run --resume {shlex.quote(str(self.run_dir))}",
+            code,
+        )
+
+    def _record(self, terms: dict[str, torch.Tensor], ctx: StepContext) -> None:
+        """Add one iteration's terms to the sums of the next logged step (no sync per step)."""
+        skipped = ctx.cache.get("skipped")
+        if skipped:
+            self._skip(terms, skipped)
+            return
+        self._skips_in_a_row = 0
+        self._recent.append((self.step, terms))
+        accumulate_losses(self._running, terms)
+        self._count += 1
+
+    def _skip(self, terms: dict[str, torch.Tensor], players: list[str]) -> None:
+        """``on_nan = "skip"``: an update with a non-finite loss was not applied."""
+        self.skipped_steps += 1
+        self._skips_in_a_row += 1
+        key, value = next(((k, v.item()) for k, v in terms.items() if not math.isfinite(v.item())), ("?", math.nan))
+        if self._skips_in_a_row >= MAX_SKIPS_IN_A_ROW:
+            raise Diverged(
+                f"loss {key} was {value} for {self._skips_in_a_row} steps in a row up to step {self.step} "
+                f"(on_nan=skip); {self._last_good()}; start a new run with a lower learning rate"
+            )
+        if self.skipped_steps == 1:
+            print(f"ganzoo: warning: loss {key} became {value} at step {self.step}; skipped the update of "
+                  f"{', '.join(players)} (on_nan=skip; metrics.jsonl counts skipped_steps)", file=sys.stderr)
+
+    def _logged_losses(self) -> dict[str, float]:
+        """The mean of every term since the last logged step (one sync), checked to be finite."""
+        keys = list(self._running)
+        means = self.ddp.mean(torch.stack([self._running[k] for k in keys]) / max(self._count, 1)).tolist() if keys else []
+        if not all(math.isfinite(m) for m in means):
+            self._diverged()
+        self._running, self._count, self._recent = {}, 0, []
+        return dict(zip(keys, means, strict=True))
+
+    def _check_finite(self) -> None:
+        """Raise :class:`Diverged` if a loss since the last logged step was NaN or infinite."""
+        if self._running and not self.ddp.all_finite(torch.stack(list(self._running.values()))):
+            self._diverged()
+
+    def _check_weights(self) -> None:
+        """A checkpoint is only written while every weight is finite: it is then a good one."""
+        for name, net in self.networks.items():
+            params = [p.detach() for p in net.parameters()]
+            if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
+                raise Diverged(f"the weights of {name} became NaN or infinite by step {self.step}; "
+                               f"{self._last_good()}; start a new run with a lower learning rate")
+
+    def _diverged(self) -> None:
+        """Name the first step and term that went NaN or infinite, and the last good checkpoint."""
+        step, key, value = self.step, "?", math.nan
+        for at, terms in self._recent:
+            bad = next(((k, v.item()) for k, v in terms.items() if not math.isfinite(v.item())), None)
+            if bad is not None:
+                step, (key, value) = at, bad
+                break
+        raise Diverged(
+            f"loss {key} became {value} at step {step}; {self._last_good()}; continue from it with "
+            f"--set on_nan=skip (ganzoo run --resume {shlex.quote(str(self.run_dir))} --set on_nan=skip) "
+            "or start a new run with a lower learning rate"
+        )
+
+    def _last_good(self) -> str:
+        if self.last_checkpoint is None:
+            return "no checkpoint was written yet"
+        return f"last good checkpoint: {self.last_checkpoint}"
+
 
 
 def draw_samples(

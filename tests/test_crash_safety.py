@@ -1,0 +1,171 @@
+"""Crash safety: kill -9 at any moment never leaves a checkpoint that cannot be loaded, Ctrl-C and
+SIGTERM finish the step, checkpoint and exit 130/143 with the resume command, and checkpoints are
+written atomically with the ``latest`` pointer and keep-last-K consistent."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from reliability_helpers import SignalAfterStep, assert_same, read_metrics
+
+from ganzoo.cli.main import cli
+from ganzoo.engine import checkpoint as ckpt
+from ganzoo.registry import get_registry
+
+#: A small MLP GAN checkpointed every step: a kill often lands while a checkpoint is being written.
+RUN_ARGS = [
+    "--dataset", "mnist", "--batch-size", "8", "--device", "cpu", "--quiet", "--set", "speed=eager",
+    "--set", "model.latent_dim=8", "--set", "model.generator_widths=32,64",
+    "--set", "model.discriminator_widths=64,32", "--set", "checkpoint_every=1", "--set", "keep_checkpoints=2",
+    "--set", "log_every=1", "--set", "sample_every=100000", "--set", "grid_size=4",
+]
+
+
+def ganzoo(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "ganzoo", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def logged_step(run_dir: Path) -> int:
+    """The last step in metrics.jsonl (0 before the first; a line cut short is ignored)."""
+    try:
+        lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    except FileNotFoundError:
+        return 0
+    for line in reversed(lines):
+        try:
+            return json.loads(line)["step"]
+        except ValueError:
+            continue
+    return 0
+
+
+def wait_for_step(process: subprocess.Popen, run_dir: Path, step: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while logged_step(run_dir) < step:
+        assert process.poll() is None, f"run ended early: {process.communicate()}"
+        assert time.monotonic() < deadline, f"no step {step} within {timeout} s"
+        time.sleep(0.02)
+
+
+def assert_every_checkpoint_loads(run_dir: Path) -> None:
+    folder = run_dir / "checkpoints"
+    latest = ckpt.latest_checkpoint(folder)
+    assert latest is not None
+    for path in ckpt.list_checkpoints(folder):
+        payload = ckpt.load_checkpoint(path)  # never a half-written file under a real name
+        assert payload["step"] == ckpt.checkpoint_step(path)
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_then_resume_reaches_the_uninterrupted_result(tmp_path):
+    steps = 30
+    seed = random.randrange(10**6)
+    chance = random.Random(seed)
+    reference = CliRunner().invoke(cli, ["run", "gan", *RUN_ARGS, "--steps", str(steps), "--out", str(tmp_path / "ref")])
+    assert reference.exit_code == 0, reference.output
+
+    run_dir = tmp_path / "killed"
+    command = ["run", "gan", *RUN_ARGS, "--steps", str(steps), "--out", str(run_dir), "--resume"]
+    kill_after = sorted(chance.sample(range(2, steps - 4), 2))
+    for kill_step in kill_after:
+        process = ganzoo(*command)
+        wait_for_step(process, run_dir, kill_step)
+        time.sleep(chance.uniform(0.0, 0.2))
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+        assert process.returncode == -signal.SIGKILL, f"seed {seed}"
+        assert_every_checkpoint_loads(run_dir)
+    process = ganzoo(*command)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, f"seed {seed}: {err}"
+
+    assert read_metrics(run_dir) == read_metrics(tmp_path / "ref"), f"seed {seed}"
+    name = ckpt.checkpoint_name(steps)
+    final = ckpt.load_checkpoint(run_dir / "checkpoints" / name)
+    expected = ckpt.load_checkpoint(tmp_path / "ref" / "checkpoints" / name)
+    for part in ("networks", "optimizers", "rng", "data"):
+        assert_same(expected[part], final[part], part)
+    assert not list((run_dir / "checkpoints").glob(".*.tmp")), "temporary files of killed writes remain"
+
+
+@pytest.mark.slow
+def test_ctrl_c_finishes_the_step_checkpoints_and_exits_130_with_the_resume_command(tmp_path):
+    run_dir = tmp_path / "run"
+    process = ganzoo("run", "gan", *RUN_ARGS, "--set", "checkpoint_every=100000", "--steps", "100000",
+                     "--out", str(run_dir))
+    wait_for_step(process, run_dir, 3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    stopped = ckpt.latest_checkpoint(run_dir / "checkpoints")
+    step = ckpt.checkpoint_step(stopped)
+    assert err.strip().splitlines() == [
+        f"error: interrupted by SIGINT at step {step}; saved {stopped}; continue with: ganzoo run --resume {run_dir}"
+    ]
+    assert ckpt.load_checkpoint(stopped)["step"] == step
+    assert logged_step(run_dir) == step  # the step in progress was finished, not cut short
+
+
+def test_sigterm_checkpoints_and_exits_143(tmp_path):
+    registry = get_registry()
+    registry.register(SignalAfterStep(2, signal.SIGTERM), name="terminate")
+    result = CliRunner().invoke(cli, ["run", "gan", *RUN_ARGS, "--set", "checkpoint_every=100000", "--steps", "50",
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 143
+    assert "interrupted by SIGTERM at step 2" in result.output
+    assert ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path / "run" / "checkpoints"))["step"] == 2
+
+
+def test_a_write_cut_short_leaves_the_previous_checkpoint_and_no_partial_file(tmp_path, monkeypatch):
+    folder = tmp_path / "checkpoints"
+    ckpt.save_checkpoint(folder, 1, {"format": 1, "variant": "gan", "w": torch.ones(3)}, keep=3)
+
+    def interrupted_fsync(fd):  # Ctrl-C twice while the bytes are being flushed to disk
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ckpt.os, "fsync", interrupted_fsync)
+    with pytest.raises(KeyboardInterrupt):
+        ckpt.save_checkpoint(folder, 2, {"format": 1, "variant": "gan", "w": torch.zeros(3)}, keep=3)
+    monkeypatch.undo()
+    assert sorted(p.name for p in folder.iterdir()) == ["latest", "step-00000001.pt"]
+    assert torch.equal(ckpt.load_checkpoint(ckpt.latest_checkpoint(folder))["w"], torch.ones(3))
+
+
+def test_keep_last_k_and_latest_stay_consistent_also_after_rewinding(tmp_path):
+    folder = tmp_path / "checkpoints"
+    for step in range(1, 6):
+        ckpt.save_checkpoint(folder, step, {"format": 1, "variant": "gan", "step": step}, keep=2)
+    assert [p.name for p in ckpt.list_checkpoints(folder)] == ["step-00000004.pt", "step-00000005.pt"]
+    assert ckpt.latest_checkpoint(folder).name == "step-00000005.pt"
+    (folder / ".step-00000006.pt.x1y2.tmp").write_bytes(b"half a checkpoint")  # left by kill -9
+    # a run resumed from step 4 writes step 5 again: the newer future it abandoned goes away
+    ckpt.save_checkpoint(folder, 4, {"format": 1, "variant": "gan", "step": 4}, keep=2)
+    assert sorted(p.name for p in folder.iterdir()) == ["latest", "step-00000004.pt"]
+    assert ckpt.load_checkpoint(ckpt.latest_checkpoint(folder))["step"] == 4
+
+
+def test_a_run_folder_in_use_by_another_process_is_refused(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    run_dir = tmp_path / "run"
+    runner = CliRunner()
+    first = runner.invoke(cli, ["run", "gan", *RUN_ARGS, "--steps", "2", "--out", str(run_dir)])
+    assert first.exit_code == 0, first.output
+    with open(run_dir / ".lock", "a") as held:  # as a still-running job holds it
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        before = (run_dir / "checkpoints" / "latest").read_text()
+        second = runner.invoke(cli, ["run", "--resume", str(run_dir), "--steps", "4", "--quiet"])
+    assert second.exit_code == 2
+    assert "is in use by another ganzoo process" in second.output
+    assert (run_dir / "checkpoints" / "latest").read_text() == before

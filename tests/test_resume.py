@@ -91,3 +91,58 @@ def test_resume_from_a_finished_run_with_fewer_steps_is_refused(tmp_path):
     train("gan", config=tiny_config("gan", registry, 3), out=tmp_path / "run", registry=registry)
     with pytest.raises(Exception, match="already at step 3"):
         train("gan", resume=tmp_path / "run", registry=registry, steps=2)
+
+
+class RandomlyAugmented(torch.utils.data.Dataset):
+    """Items drawn with the global RNGs, as torchvision's random crops and flips draw them."""
+
+    def __len__(self) -> int:
+        return 12
+
+    def __getitem__(self, index: int):
+        import random
+
+        return {"real": torch.full((2,), float(index)) + torch.rand(2), "coin": torch.tensor(random.random())}
+
+
+def test_a_folder_stream_is_a_function_of_seed_epoch_and_position_for_any_number_of_workers():
+    from ganzoo.data.source import LoaderSource
+    from ganzoo.spec import DataInfo
+
+    def stream(workers: int, start: dict | None, n: int) -> tuple[list[dict], bool]:
+        source = LoaderSource(RandomlyAugmented(), DataInfo("points", (2,)), workers=workers)
+        if start is not None:
+            source.load_state_dict(start)
+        batches = source.batches(3, seed=7, device=torch.device("cpu"))
+        fresh = torch.manual_seed(0).get_state()
+        drawn = [next(batches) for _ in range(n)]
+        return drawn, torch.equal(torch.get_rng_state(), fresh)
+
+    whole, untouched = stream(0, None, 10)  # 4 batches an epoch: 2.5 epochs
+    resumed, _ = stream(1, {"epoch": 1, "position": 2}, 4)  # from the 7th batch on, read by a worker
+    assert_same(whole[6:], resumed, "batches")
+    assert untouched, "reading data drew from the training's global RNG"
+
+
+def test_cyclegan_resumes_exactly_on_an_unpaired_folder_with_random_crops_flips_and_pairs(tmp_path):
+    if "cyclegan" not in get_registry().variants():
+        pytest.skip("cyclegan is not installed")
+    from PIL import Image
+
+    noise = torch.Generator().manual_seed(3)
+    for domain, count in (("trainA", 5), ("trainB", 4)):
+        (tmp_path / "data" / domain).mkdir(parents=True)
+        for i in range(count):
+            pixels = torch.randint(0, 256, (24, 24, 3), generator=noise, dtype=torch.uint8).numpy()
+            Image.fromarray(pixels).save(tmp_path / "data" / domain / f"{i}.png")
+    registry = get_registry()
+    settings = {"dataset": "unpaired-folder", "data.root": str(tmp_path / "data"), "data.workers": 0,
+                "batch_size": 1, "log_every": 1}
+    reference = Trainer(tiny_config("cyclegan", registry, STEPS, **settings), registry, run_dir=tmp_path / "reference", quiet=True)
+    reference.train()
+    registry.register(SignalAfterStep(STOP), name="stop-after-step")
+    with pytest.raises(Interrupted):
+        Trainer(tiny_config("cyclegan", registry, STEPS, **settings), registry, run_dir=tmp_path / "resumed", quiet=True).train()
+    registry.unregister("stop-after-step")
+    train("cyclegan", resume=tmp_path / "resumed", registry=registry)
+    assert read_metrics(tmp_path / "resumed") == read_metrics(tmp_path / "reference")

@@ -11,9 +11,11 @@ Under torchrun every process holds the same permutation and takes its shard of e
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import torch
 
 from ganzoo.spec import DataInfo
@@ -143,6 +145,35 @@ class TensorSource(DataSource):
         return {k: self._convert(k, v[:n].to(device)) for k, v in self.tensors.items()}
 
 
+class SeededItems(torch.utils.data.Dataset):
+    """The items of ``dataset``, each read with torch's, Python's and NumPy's global RNGs seeded from
+    ``(seed, epoch, index)`` and restored afterwards.
+
+    Random augmentations (crops, flips, CycleGAN's random B image) are then a function of the place
+    in the data order: the same with any number of workers and after resuming mid-epoch, and reading
+    data never moves the training's own random state.
+    """
+
+    def __init__(self, dataset: Any, seed: int, epoch: int) -> None:
+        self.dataset, self.seed, self.epoch = dataset, seed, epoch
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Any:
+        item_seed = ((self.seed * 1_000_003 + self.epoch) * 1_000_033 + index) % 2**63
+        python_state, numpy_state = random.getstate(), np.random.get_state()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(item_seed)
+            random.seed(item_seed)
+            np.random.seed(item_seed % 2**32)
+            try:
+                return self.dataset[index]
+            finally:
+                random.setstate(python_state)
+                np.random.set_state(numpy_state)
+
+
 class LoaderSource(DataSource):
     """A map-style torch Dataset read through a DataLoader with workers (folders on disk).
 
@@ -174,11 +205,12 @@ class LoaderSource(DataSource):
             order = torch.randperm(n, generator=_epoch_generator(seed, self.epoch))
             shard = [order[self._rows(p, batch_size)].tolist() for p in range(self.position, per_epoch)]
             loader = DataLoader(
-                self.dataset,
+                SeededItems(self.dataset, seed, self.epoch),
                 batch_sampler=shard,
                 num_workers=self.workers,
                 pin_memory=pin,
                 persistent_workers=False,
+                generator=_epoch_generator(seed, self.epoch),  # its base seed: not from the global RNG
             )
             for item in loader:
                 self.position += 1

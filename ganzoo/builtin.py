@@ -48,6 +48,17 @@ def _modes(run, **options):
     return modes.compute(run, **options)
 
 
+def _metric(module: str, function: str, run, **options):
+    """Import a metric's module only when it runs (torchmetrics is an optional extra)."""
+    import importlib
+
+    return getattr(importlib.import_module(f"ganzoo.metrics.{module}"), function)(run, **options)
+
+
+_IMAGES = ("images", "labelled-images", "unpaired-images")
+_DIGITS = ("mnist", "digits-styles")
+
+
 @hookimpl
 def ganzoo_datasets():
     return [
@@ -66,6 +77,13 @@ def ganzoo_datasets():
 def ganzoo_metrics():
     return [
         MetricSpec("modes", "mode coverage, % high-quality and reverse KL on ring8/grid25 (VEEGAN/PacGAN protocol)", ("points",), _modes),
+        MetricSpec("fid", "Fréchet Inception Distance (torchmetrics; Inception weights: download, --weights or GANZOO_INCEPTION_WEIGHTS)", _IMAGES, partial(_metric, "image_metrics", "fid"), default=False),
+        MetricSpec("kid", "Kernel Inception Distance, mean and std over subsets (torchmetrics)", _IMAGES, partial(_metric, "image_metrics", "kid"), default=False),
+        MetricSpec("is", "Inception Score, mean and std over 10 splits (torchmetrics)", _IMAGES, partial(_metric, "image_metrics", "inception_score"), default=False),
+        MetricSpec("digit-fd", "FID (MNIST classifier features): Fréchet distance in the shipped digit classifier's features (not FID)", _IMAGES, partial(_metric, "digit_metrics", "digit_fd"), datasets=_DIGITS),
+        MetricSpec("classifier-score", "digit classifier's mean confidence, classes covered and class-histogram KL", ("images", "labelled-images"), partial(_metric, "digit_metrics", "classifier_score"), datasets=_DIGITS),
+        MetricSpec("class-accuracy", "share of conditional samples the digit classifier reads as the asked class", ("labelled-images",), partial(_metric, "digit_metrics", "class_accuracy"), datasets=_DIGITS),
+        MetricSpec("digit-preservation", "share of translated digits the classifier still reads as the input's digit", ("unpaired-images",), partial(_metric, "digit_metrics", "digit_preservation"), datasets=_DIGITS),
     ]
 
 

@@ -108,8 +108,15 @@ class DatasetSpec:
 class MetricSpec:
     """A named metric, registered through ``ganzoo_metrics``.
 
-    ``compute(run, n=..., **options)`` returns a flat ``dict[str, float]`` of results. ``kinds``
-    lists the data kinds it applies to.
+    ``compute(run, n=..., seed=..., **options)`` returns a flat ``dict[str, float]`` of results;
+    ``run`` is a :class:`ganzoo.api.LoadedRun`, ``n`` the number of samples (omitted: the metric's own
+    default), ``seed`` the seed of the samples. ``options`` may hold ``weights`` (a feature
+    extractor's weights file), ``cache_dir`` (where to cache reference statistics) and ``shared``
+    (a dict that lives for one evaluation, so metrics can reuse each other's samples); accept
+    ``**options`` and ignore what you do not use. Raise :class:`ganzoo.errors.UserError` when the run
+    does not fit the metric. ``kinds`` lists the data kinds it applies to; ``datasets``, when not
+    empty, the datasets it is meant for; ``default`` whether ``ganzoo eval`` runs it when no
+    ``--metric`` is named (off for slow or downloading metrics).
     """
 
     name: str
@@ -117,6 +124,8 @@ class MetricSpec:
     kinds: tuple[str, ...]
     compute: Callable[..., dict[str, float]]
     package: str = ""
+    datasets: tuple[str, ...] = ()
+    default: bool = True
 
 
 @dataclass

@@ -1,0 +1,179 @@
+"""Train every installed variant on its evaluation setups over several seeds, evaluate, tabulate.
+
+This is the script behind the results table of ``docs/evaluation.md``:
+
+    python scripts/eval_table.py --out eval-runs                 # everything installed, 3 seeds
+    python scripts/eval_table.py --variants gan --setups ring8 grid25 --seeds 0 1 2 --out eval-runs
+
+Setups (a dataset, its training length and the metrics it is scored with):
+
+- ``ring8``, ``grid25``: variants that train on 2-D points; the VEEGAN/PacGAN mode-coverage protocol.
+- ``mnist``: image variants on the embedded digits, with their ``demo`` profile; the offline digit metrics.
+- ``digits-styles``: translation variants, with their ``demo`` profile; digit preservation and the
+  digit Fréchet distance.
+
+Each run is a normal run folder under ``--out/<variant>-<setup>-seed<k>``; a run that already has
+its ``eval.json`` is not trained again, so the table can be built up over several sittings. The
+raw numbers go to ``--out/results.jsonl`` and the table (mean ± standard deviation over seeds) to
+stdout, or to ``--markdown FILE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ganzoo
+from ganzoo.api import load
+from ganzoo.metrics.evaluate import evaluate
+from ganzoo.registry import get_registry
+
+
+@dataclass
+class Setup:
+    dataset: str
+    kind: str
+    metrics: list[str]
+    #: Keys reported in the table, as ``metric.value``.
+    columns: list[str]
+    #: Training settings (the ``ganzoo.train`` options) unless the variant overrides them below.
+    train: dict = field(default_factory=dict)
+    #: Samples per metric.
+    n: int | None = None
+
+
+SETUPS = {
+    # 3,000 iterations of 256 points: short enough to rebuild the table on a laptop CPU; the papers'
+    # training lengths differ (see docs/evaluation.md).
+    "ring8": Setup("ring8", "points", ["modes"], ["modes.modes_covered", "modes.high_quality_pct", "modes.reverse_kl"],
+                   {"steps": 3000, "batch_size": 256}, n=2500),
+    "grid25": Setup("grid25", "points", ["modes"], ["modes.modes_covered", "modes.high_quality_pct", "modes.reverse_kl"],
+                    {"steps": 3000, "batch_size": 256}, n=2500),
+    "mnist": Setup("mnist", "images", ["digit-fd", "classifier-score"],
+                   ["digit-fd.digit_fd", "classifier-score.mean_confidence", "classifier-score.classes_covered",
+                    "classifier-score.class_kl"], {}, n=5000),
+    "digits-styles": Setup("digits-styles", "unpaired-images", ["digit-preservation", "digit-fd"],
+                           ["digit-preservation.preserved_AtoB", "digit-preservation.preserved_BtoA", "digit-fd.digit_fd"],
+                           {}, n=1000),
+}
+
+#: Per-variant training overrides. On their default dataset variants train with their ``demo``
+#: profile (minutes on a laptop CPU); the MLP GAN's demo (12,000 steps) is cut to 3,000 here.
+VARIANT_TRAIN: dict[tuple[str, str], dict] = {("gan", "mnist"): {"steps": 3000}}
+
+
+def applies(variant, setup: Setup) -> bool:
+    kinds = variant.accepted_kinds()
+    if setup.kind == "points":
+        return "points" in kinds
+    if setup.kind == "unpaired-images":
+        return variant.data_kind == "unpaired-images"
+    return variant.data_kind in ("images", "labelled-images")
+
+
+def metrics_for(variant, setup: Setup) -> list[str]:
+    extra = ["class-accuracy"] if setup.dataset == "mnist" and variant.conditional else []
+    return setup.metrics + extra
+
+
+def columns_for(variant, setup: Setup) -> list[str]:
+    extra = ["class-accuracy.class_accuracy"] if setup.dataset == "mnist" and variant.conditional else []
+    return setup.columns + extra
+
+
+def run_one(variant, setup: Setup, seed: int, out: Path, steps: int | None) -> dict:
+    folder = out / f"{variant.name}-{setup.dataset}-seed{seed}"
+    eval_file = folder / "eval.json"
+    if not eval_file.is_file():
+        options = {**setup.train, **VARIANT_TRAIN.get((variant.name, setup.dataset), {})}
+        if steps:
+            options["steps"] = steps
+        if "steps" in options:
+            options.setdefault("checkpoint_every", options["steps"])
+            options.setdefault("sample_every", options["steps"])
+        start = time.perf_counter()
+        ganzoo.train(variant.name, dataset=setup.dataset, seed=seed, out=folder, **options)
+        print(f"trained {folder.name} in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+        run = load(folder, device="auto")
+        evaluate(run, metrics_for(variant, setup), n=setup.n, seed=seed)
+    document = json.loads(eval_file.read_text())
+    values = {f"{name}.{key}": value for name, entry in document["metrics"].items()
+              for key, value in entry["values"].items()}
+    return {"variant": variant.name, "setup": setup.dataset, "seed": seed, "step": document["step"], "values": values}
+
+
+def cell(values: list[float]) -> str:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return "inf"
+    mean = statistics.fmean(finite)
+    spread = statistics.stdev(finite) if len(finite) > 1 else 0.0
+    note = f" ({len(values) - len(finite)} inf)" if len(finite) < len(values) else ""
+    return f"{mean:.3g} ± {spread:.2g}{note}"
+
+
+def markdown(results: list[dict], registry) -> str:
+    lines = []
+    for name, setup in SETUPS.items():
+        rows = [r for r in results if r["setup"] == name]
+        if not rows:
+            continue
+        variants = sorted({r["variant"] for r in rows})
+        columns = []
+        for v in variants:
+            for c in columns_for(registry.variant(v), setup):
+                if c not in columns:
+                    columns.append(c)
+        lines += [f"#### {name}", "", "| variant | seeds | steps | " + " | ".join(columns) + " |",
+                  "|---|---|---|" + "---|" * len(columns)]
+        for v in variants:
+            runs = [r for r in rows if r["variant"] == v]
+            cells = [cell([r["values"][c] for r in runs if c in r["values"]]) if any(c in r["values"] for r in runs) else "–"
+                     for c in columns]
+            steps = sorted({r["step"] for r in runs})
+            lines.append(f"| {v} | {len(runs)} | {', '.join(map(str, steps))} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("eval-runs"))
+    parser.add_argument("--variants", nargs="*", default=None, help="default: every installed variant")
+    parser.add_argument("--setups", nargs="*", default=list(SETUPS), choices=list(SETUPS))
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=None, help="override every setup's training length")
+    parser.add_argument("--markdown", type=Path, default=None, help="write the table here instead of stdout")
+    args = parser.parse_args()
+
+    registry = get_registry()
+    variants = registry.variants()
+    names = args.variants or sorted(variants)
+    results = []
+    for name in names:
+        variant = registry.variant(name)
+        for setup_name in args.setups:
+            setup = SETUPS[setup_name]
+            if not applies(variant, setup):
+                continue
+            for seed in args.seeds:
+                results.append(run_one(variant, setup, seed, args.out, args.steps))
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.out / "results.jsonl", "w") as fh:
+        for r in results:
+            fh.write(json.dumps(r) + "\n")
+    table = markdown(results, registry)
+    if args.markdown:
+        args.markdown.write_text(table)
+    else:
+        print(table)
+
+
+if __name__ == "__main__":
+    main()

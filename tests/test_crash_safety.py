@@ -18,6 +18,7 @@ import torch
 from click.testing import CliRunner
 from reliability_helpers import SignalAfterStep, assert_same, read_metrics
 
+from ganzoo import hookimpl
 from ganzoo.cli.main import cli
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.registry import get_registry
@@ -169,3 +170,60 @@ def test_a_run_folder_in_use_by_another_process_is_refused(tmp_path):
     assert second.exit_code == 2
     assert "is in use by another ganzoo process" in second.output
     assert (run_dir / "checkpoints" / "latest").read_text() == before
+
+
+class PoisonedLoss:
+    """Multiplies one player's loss terms by ``value`` (NaN, inf) at the given steps (1-based)."""
+
+    def __init__(self, steps, player: str = "generator", value: float = float("nan")) -> None:
+        self.steps, self.player, self.value = set(steps), player, value
+
+    @hookimpl(wrapper=True)
+    def ganzoo_losses(self, player, ctx):
+        terms = yield
+        if player == self.player and ctx.step + 1 in self.steps:
+            terms = {name: term * self.value for name, term in terms.items()}
+        return terms
+
+
+def all_finite(payload) -> bool:
+    return all(torch.isfinite(t).all() for net in payload["networks"].values() for t in net.values())
+
+
+@pytest.mark.parametrize(("player", "value", "term"), [("generator", float("nan"), "generator/adv nan"),
+                                                       ("discriminator", float("inf"), "discriminator/real inf")])
+def test_a_nan_or_inf_loss_stops_naming_step_term_and_last_good_checkpoint_and_skip_continues(player, value, term, tmp_path):
+    registry = get_registry()
+    registry.register(PoisonedLoss({3}, player, value), name="poison")
+    run_dir = tmp_path / "run"
+    args = ["run", "gan", *RUN_ARGS, "--set", "log_every=10", "--set", "checkpoint_every=2", "--steps", "6"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(run_dir)])
+    assert result.exit_code == 1
+    good = run_dir / "checkpoints" / "step-00000002.pt"
+    name, became = term.split()
+    assert result.stderr.strip().splitlines() == [
+        f"error: loss {name} became {became} at step 3; last good checkpoint: {good}; continue from it with "
+        f"--set on_nan=skip (ganzoo run --resume {run_dir} --set on_nan=skip) or start a new run with a lower learning rate"
+    ]
+    # the check at the step-4 checkpoint caught it (losses are logged every 10): none holds a NaN
+    assert [p.name for p in ckpt.list_checkpoints(run_dir / "checkpoints")] == [good.name]
+    assert all_finite(ckpt.load_checkpoint(good))
+
+    resumed = CliRunner().invoke(cli, ["run", "--resume", str(run_dir), "--set", "on_nan=skip", "--quiet"])
+    assert resumed.exit_code == 0, resumed.output
+    assert f"loss {name} became {became} at step 3; skipped the update" in resumed.stderr
+    last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == 6 and last["skipped_steps"] == 1
+    assert all(value == value and abs(value) != float("inf") for value in last.values())
+    assert all_finite(ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir / "checkpoints")))
+
+
+def test_skipping_stops_when_every_step_is_bad(tmp_path):
+    from ganzoo.engine.trainer import MAX_SKIPS_IN_A_ROW
+
+    get_registry().register(PoisonedLoss(range(100)), name="poison")
+    result = CliRunner().invoke(cli, ["run", "gan", *RUN_ARGS, "--set", "on_nan=skip", "--steps", "50",
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert (f"loss generator/adv was nan for {MAX_SKIPS_IN_A_ROW} steps in a row up to step {MAX_SKIPS_IN_A_ROW} "
+            "(on_nan=skip)") in result.stderr

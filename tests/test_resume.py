@@ -15,6 +15,7 @@ import pytest
 import torch
 from reliability_helpers import TINY, SignalAfterStep, assert_same, read_metrics, tiny_config
 
+from ganzoo import hookimpl
 from ganzoo.api import train
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine.trainer import Interrupted, Trainer
@@ -61,6 +62,33 @@ def test_run_stopped_and_resumed_matches_uninterrupted_run(variant, tmp_path):
     assert any(moved)
 
     check_variant_specifics(variant, at_stop, final[1])
+
+
+class GeneratorEMA:
+    """Adds an exponential moving average of the generator to any variant's schedule."""
+
+    @hookimpl(wrapper=True)
+    def ganzoo_schedule(self):
+        schedule = yield
+        schedule.ema["generator"] = 0.9
+        return schedule
+
+
+def test_ema_weights_resume_exactly(tmp_path):
+    registry = get_registry()
+    registry.register(GeneratorEMA(), name="ema")
+    Trainer(tiny_config("gan", registry, STEPS), registry, run_dir=tmp_path / "reference", quiet=True).train()
+    registry.register(SignalAfterStep(STOP), name="stop-after-step")
+    with pytest.raises(Interrupted):
+        Trainer(tiny_config("gan", registry, STEPS), registry, run_dir=tmp_path / "resumed", quiet=True).train()
+    registry.unregister("stop-after-step")
+    train("gan", resume=tmp_path / "resumed", registry=registry)
+    final = [ckpt.load_checkpoint(tmp_path / name / "checkpoints" / ckpt.checkpoint_name(STEPS))
+             for name in ("reference", "resumed")]
+    assert final[0]["ema"]["generator"]
+    assert_same(final[0]["ema"], final[1]["ema"], "ema")
+    ema, live = final[1]["ema"]["generator"], final[1]["networks"]["generator"]
+    assert any(not torch.equal(ema[key], live[key]) for key in ema)  # an average, not a copy
 
 
 def check_variant_specifics(variant, at_stop, final):

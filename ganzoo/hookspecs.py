@@ -73,8 +73,12 @@ def ganzoo_datasets() -> list[DatasetSpec]:
 def ganzoo_metrics() -> list[MetricSpec]:
     """Declare named evaluation metrics used by ``ganzoo eval``.
 
-    Called when the registry is first used. Returns a list of :class:`ganzoo.spec.MetricSpec`.
-    All answers are collected; duplicate names are an error.
+    Called when the registry is first used. Returns a list of :class:`ganzoo.spec.MetricSpec`
+    whose ``compute(run, n=..., seed=..., **options)`` receives a :class:`ganzoo.api.LoadedRun` and
+    returns a flat ``dict[str, float]``; ``ganzoo eval`` merges it into ``RUN/eval.json``. The
+    built-in ``modes``, ``fid``, ``kid``, ``is`` and the digit metrics are declared through this hook
+    by ganzoo's core plugin (see ``docs/evaluation.md``). All answers are collected; duplicate names
+    are an error.
 
     Arrived in 0.1.
     """

@@ -150,6 +150,9 @@ CASES = {
                                  setup=lambda d: flip_a_byte(d / "gan/checkpoints/step-00000002.pt")),
     "existing run folder": Case(["run", "gan", "--out", "{dir}/gan"], "run folder '{dir}/gan' already exists; continue it with --resume",
                                 copy_run="gan"),
+    "bare --resume on a run that never checkpointed": Case(
+        ["run", "gan", "--out", "{dir}/o", "--resume"], "run folder '{dir}/o' holds a run that stopped before its first checkpoint",
+        setup=lambda d: image_folder(d / "o", {"run.json": b'{"variant": "gan"}', "config.toml": b""})),
     "output folder that cannot be written": Case(["run", "gan", "--out", "{dir}/a-file/run"], "cannot write the run folder '{dir}/a-file/run'",
                                                  setup=lambda d: (d / "a-file").write_text("not a folder")),
     "no space left on the device": Case(["run", "gan", "--out", "{dir}/o"], "no space left on the device while writing",

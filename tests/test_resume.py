@@ -13,7 +13,14 @@ import signal
 
 import pytest
 import torch
-from reliability_helpers import TINY, SignalAfterStep, assert_same, read_metrics, tiny_config
+from reliability_helpers import (
+    QUIET_RUN,
+    TINY,
+    SignalAfterStep,
+    assert_same,
+    read_metrics,
+    tiny_config,
+)
 
 from ganzoo import hookimpl
 from ganzoo.api import train
@@ -174,3 +181,19 @@ def test_cyclegan_resumes_exactly_on_an_unpaired_folder_with_random_crops_flips_
     registry.unregister("stop-after-step")
     train("cyclegan", resume=tmp_path / "resumed", registry=registry)
     assert read_metrics(tmp_path / "resumed") == read_metrics(tmp_path / "reference")
+
+
+def test_bare_resume_with_out_starts_a_run_then_continues_it(tmp_path):
+    from click.testing import CliRunner
+
+    from ganzoo.cli.main import cli
+
+    run_dir = tmp_path / "job"
+    command = ["run", "gan", "--out", str(run_dir), "--resume", "--quiet", "--set", "log_every=1"]
+    for key, value in {**QUIET_RUN, **TINY["gan"]}.items():
+        command += ["--set", f"{key}={value}"]
+    for steps in (2, 4):  # the same job script, run twice
+        result = CliRunner().invoke(cli, [*command, "--steps", str(steps)])
+        assert result.exit_code == 0, result.output
+    assert [record["step"] for record in read_metrics(run_dir)] == [1, 2, 3, 4]
+    assert ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir / "checkpoints"))["step"] == 4

@@ -315,6 +315,12 @@ def run_variant(run_dir: Path | str, registry: Any) -> Any:
         raise UserError(f"{str(info_path)!r} is damaged (not the JSON ganzoo wrote); the run cannot be resumed") from None
     variants = registry.variants()
     if name not in variants:
+        broken = [r for r in getattr(registry, "records", []) if r.package == package and r.status != "loaded"]
+        if broken:
+            raise UserError(
+                f"run {str(run_dir)!r} needs variant {name!r} from package {package!r}, which is installed but "
+                f"{broken[0].status} ({broken[0].error or 'blocked by GANZOO_DISABLE_PLUGINS'}); see ganzoo plugins"
+            )
         raise UserError(
             f"run {str(run_dir)!r} needs variant {name!r} from package {package!r}, which is not installed; "
             f"install it (pip install {package}) and try again"

@@ -195,6 +195,11 @@ def as_user_error(exc: BaseException) -> UserError | None:
 def check_new_run_dir(path: Path) -> None:
     """A new run goes into a folder that does not exist yet (or is empty): never over an old run."""
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        if (path / "run.json").is_file() and ckpt.latest_checkpoint(path / ckpt.CHECKPOINTS) is None:
+            raise UserError(
+                f"run folder {str(path)!r} holds a run that stopped before its first checkpoint; delete it to "
+                "start again, or choose another --out"
+            )
         raise UserError(
             f"run folder {str(path)!r} already exists; continue it with --resume {path} or choose another --out"
         )

@@ -227,3 +227,28 @@ def test_skipping_stops_when_every_step_is_bad(tmp_path):
     assert result.exit_code == 1
     assert (f"loss generator/adv was nan for {MAX_SKIPS_IN_A_ROW} steps in a row up to step {MAX_SKIPS_IN_A_ROW} "
             "(on_nan=skip)") in result.stderr
+
+
+class SignalTwiceAtStep(SignalAfterStep):
+    """Sends the signal twice during step ``step``: the impatient second Ctrl-C."""
+
+    @hookimpl(wrapper=True)
+    def ganzoo_train_step(self, ctx):
+        if ctx.step + 1 == self.step:
+            signal.raise_signal(self.signum)
+            signal.raise_signal(self.signum)
+        return (yield)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_names_the_last_checkpoint(tmp_path):
+    get_registry().register(SignalTwiceAtStep(3), name="impatient")
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["run", "gan", *RUN_ARGS, "--set", "checkpoint_every=2", "--steps", "50",
+                                      "--out", str(run_dir)])
+    assert result.exit_code == 130
+    last = run_dir / "checkpoints" / "step-00000002.pt"
+    assert result.stderr.strip().splitlines() == [
+        f"error: stopped at once by a second signal during step 3; last good checkpoint: {last}; "
+        f"continue with: ganzoo run --resume {run_dir}"
+    ]
+    assert [p.name for p in ckpt.list_checkpoints(run_dir / "checkpoints")] == [last.name]

@@ -192,3 +192,14 @@ def test_bare_resume_with_out_starts_a_run_then_continues_it(tmp_path):
         assert result.exit_code == 0, result.output
     assert [record["step"] for record in read_metrics(run_dir)] == [1, 2, 3, 4]
     assert ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir / "checkpoints"))["step"] == 4
+
+
+def test_resuming_into_another_folder_forks_the_run_and_never_over_an_existing_one(tmp_path):
+    registry = get_registry()
+    train("gan", config=tiny_config("gan", registry, 3), out=tmp_path / "a", registry=registry)
+    train("gan", config=tiny_config("gan", registry, 3), out=tmp_path / "b", registry=registry)
+    with pytest.raises(Exception, match="already exists"):
+        train("gan", resume=tmp_path / "a", out=tmp_path / "b", registry=registry, steps=5)
+    fork = train("gan", resume=tmp_path / "a", out=tmp_path / "fork", registry=registry, steps=5)
+    assert fork.step == 5 and fork.last_checkpoint.parent == tmp_path / "fork" / "checkpoints"
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path / "a" / "checkpoints")] == ["step-00000003.pt"]

@@ -533,7 +533,8 @@ class Trainer:
         are removed again: nothing is left half-written.
         """
         created = None
-        if self.resume_from is None and distributed.is_main_process():
+        forked = self.resume_from is not None and self.run_dir.absolute() != resumed_run_dir(self.resume_from).absolute()
+        if (self.resume_from is None or forked) and distributed.is_main_process():  # a new folder
             check_new_run_dir(self.run_dir)
             created = _first_missing(self.run_dir)
         try:
@@ -548,6 +549,12 @@ class Trainer:
                         shutil.rmtree(child) if child.is_dir() else child.unlink()
             if error is not None:
                 raise error from None
+            if isinstance(exc, KeyboardInterrupt) and self._stop_signal is not None:  # a second Ctrl-C
+                raise Interrupted(
+                    f"stopped at once by a second signal during step {self.step + 1}; {self._last_good()}; "
+                    f"continue with: ganzoo run --resume {shlex.quote(str(self.run_dir))}",
+                    ExitCode.INTERRUPTED,
+                ) from None
             raise
         finally:
             self._unlock()

@@ -27,26 +27,28 @@ NUM_CLASSES = 10
 BATCH = 1000
 
 
-def _block(c_in: int, c_out: int, padding: int = 1) -> list[nn.Module]:
+def _conv(c_in: int, c_out: int, padding: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, padding=padding, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
 class DigitClassifier(nn.Module):
-    """Four 3×3 conv layers (16-32-64-128), two max-pools, global average pooling, one linear layer.
+    """Three 3×3 conv layers (32-64-32 channels) with batch norm and ReLU, two max-pools, then a
+    128-unit hidden layer and the 10-way output.
 
-    About 100k parameters (< 0.5 MB as float32). ``features`` is the 128-d pooled activation, the
-    penultimate layer used for the Fréchet distance.
+    About 140k parameters (0.55 MB as float32). ``features`` is the 128-d hidden layer (after
+    ReLU), the penultimate layer used for the Fréchet distance.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            *_block(1, 16), *_block(16, 32), nn.MaxPool2d(2),  # 28 -> 14
-            *_block(32, 64), nn.MaxPool2d(2),  # 14 -> 7
-            *_block(64, FEATURES, padding=0),  # 7 -> 5
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            *_conv(1, 32), nn.MaxPool2d(2),  # 28 -> 14
+            *_conv(32, 64), nn.MaxPool2d(2),  # 14 -> 7
+            *_conv(64, 32, padding=0),  # 7 -> 5
+            nn.Flatten(),
+            nn.Linear(32 * 5 * 5, FEATURES), nn.ReLU(inplace=True),
         )
-        self.head = nn.Linear(FEATURES, NUM_CLASSES)
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(FEATURES, NUM_CLASSES))
 
     def features(self, x: Tensor) -> Tensor:
         return self.body(x)

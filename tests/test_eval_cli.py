@@ -110,3 +110,22 @@ def test_a_metric_that_does_not_fit_the_run_is_a_usage_error(ring_run):
     assert "choose from: modes" in result.stderr
     result = invoke(str(ring_run), "--metric", "no-such-metric")
     assert result.exit_code == 2 and "unknown metric" in result.stderr
+
+
+def test_translation_runs_get_digit_preservation(tmp_path):
+    from ganzoo.registry import get_registry
+
+    translators = [v.name for v in get_registry().variants().values() if v.data_kind == "unpaired-images"]
+    if not translators:
+        pytest.skip("no translation variant is installed")
+    out = tmp_path / "translation"
+    ganzoo.train(translators[0], dataset="digits-styles", steps=2, batch_size=4, seed=0, log_every=1,
+                 sample_every=2, checkpoint_every=2, out=out)
+    result = invoke(str(out), "--n", "40", "--json")  # the default metrics of a translation run
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)["metrics"]
+    assert set(metrics) == {"digit-preservation", "digit-fd"}
+    kept = metrics["digit-preservation"]["values"]
+    assert set(kept) == {"preserved_AtoB", "preserved_BtoA", "classifier_accuracy_real_A", "classifier_accuracy_real_B"}
+    assert all(0 <= v <= 1 for v in kept.values())
+    assert kept["classifier_accuracy_real_A"] > 0.9  # the shipped classifier reads the handwritten domain

@@ -21,8 +21,12 @@ CACHE_FOLDER = ".ganzoo-reference"
 
 
 def build_source(run):
-    """The run's data source, built from its resolved config as training built it."""
-    return run.registry.dataset(run.config.dataset).build(run.config)
+    """The run's data source, built from its resolved config as training built it (once per run)."""
+    source = getattr(run, "_metric_source", None)
+    if source is None:
+        source = run.registry.dataset(run.config.dataset).build(run.config)
+        run._metric_source = source
+    return source
 
 
 def dataset_size(source) -> int:

@@ -5,7 +5,9 @@ The classifier is the offline feature extractor and judge of ganzoo's digit metr
 digits (the 10,000 of the MNIST test split that ship with ganzoo): a seeded permutation holds out
 1,000 of them to report accuracy, the other 9,000 train it. Small random shifts, rotations and
 scalings keep it reliable on generated digits, which are rarely as
-well centred as MNIST's.
+well centred as MNIST's. Outlier exposure (Hendrycks et al. 2019, "Deep Anomaly Detection with
+Outlier Exposure") on noise, pixel-shuffled digits and smooth blobs teaches it to be unsure of what
+is not a digit, so that its confidence can serve as a legibility score.
 
     python scripts/train_digit_classifier.py            # writes the shipped weights file
     python scripts/train_digit_classifier.py --out x.safetensors --epochs 2
@@ -58,6 +60,25 @@ def augment(images: torch.Tensor, generator: torch.Generator, degrees: float = 1
     return F.grid_sample(images + 1.0, grid, mode="bilinear", padding_mode="zeros", align_corners=False) - 1.0
 
 
+def non_digits(digits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Images that are not digits, one third of each kind: uniform noise, digits with their pixels
+    shuffled (a digit's ink, no shape) and smooth random blobs (what an untrained generator draws)."""
+    n = len(digits)
+    k = n // 3
+    noise = torch.rand(k, 1, 28, 28, generator=generator) * 2 - 1
+    permutation = torch.randperm(28 * 28, generator=generator)
+    shuffled = digits[k : 2 * k].flatten(1)[:, permutation].view(-1, 1, 28, 28)
+    coarse = torch.rand(n - 2 * k, 1, 7, 7, generator=generator) * 2 - 1
+    blobs = torch.tanh(4 * (F.interpolate(coarse, size=(28, 28), mode="bilinear", align_corners=False) - 0.4))
+    return torch.cat([noise, shuffled, blobs])
+
+
+@torch.no_grad()
+def mean_confidence(model: torch.nn.Module, images: torch.Tensor) -> float:
+    model.eval()
+    return float(torch.cat([F.softmax(model(images[i : i + 1000]), 1).amax(1) for i in range(0, len(images), 1000)]).mean())
+
+
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     model.eval()
@@ -72,6 +93,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--outlier-weight", type=float, default=0.5,
+                        help="weight of the uniform-prediction loss on non-digits (Hendrycks et al. 2019; 0 turns it off)")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -88,7 +111,13 @@ def main() -> None:
         x_all = augment(train_x[order], augment_generator)
         y_all = train_y[order]
         for i in range(0, len(x_all), args.batch_size):
-            loss = F.cross_entropy(model(x_all[i : i + args.batch_size]), y_all[i : i + args.batch_size])
+            x, y = x_all[i : i + args.batch_size], y_all[i : i + args.batch_size]
+            outliers = non_digits(x[: max(3, len(x) // 4)], augment_generator)
+            logits = model(torch.cat([x, outliers]))
+            loss = F.cross_entropy(logits[: len(x)], y)
+            # Outlier exposure: cross-entropy to the uniform distribution on non-digits, so that the
+            # classifier's confidence means "this is a legible digit" (Hendrycks et al. 2019, eq. 1).
+            loss = loss - args.outlier_weight * F.log_softmax(logits[len(x) :], dim=1).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -97,11 +126,18 @@ def main() -> None:
               f"({time.perf_counter() - start:.0f} s)", flush=True)
 
     held_out = accuracy(model, test_x, test_y)
+    check = torch.Generator().manual_seed(args.seed + 2)
+    confidence_digits = mean_confidence(model, test_x)
+    confidence_non_digits = mean_confidence(model, non_digits(test_x, check))
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     metadata = {"held_out_accuracy": f"{held_out:.4f}", "held_out": str(HELD_OUT), "seed": str(args.seed),
-                "epochs": str(args.epochs), "data": "embedded MNIST test split (10,000 digits)"}
+                "epochs": str(args.epochs), "data": "embedded MNIST test split (10,000 digits)",
+                "outlier_weight": str(args.outlier_weight),
+                "mean_confidence_held_out": f"{confidence_digits:.4f}",
+                "mean_confidence_non_digits": f"{confidence_non_digits:.4f}"}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(args.out), metadata=metadata)
+    print(f"mean confidence: {confidence_digits:.3f} on held-out digits, {confidence_non_digits:.3f} on non-digits")
     print(f"held-out accuracy {held_out:.4f} on {HELD_OUT} digits; wrote {args.out} ({args.out.stat().st_size // 1024} KiB)")
 
 

@@ -41,7 +41,7 @@ def digit_fd(run, n: int = DEFAULT_SAMPLES, seed: int = 0, cache_dir: str | None
              **_: object) -> dict[str, float]:
     """FID (MNIST classifier features): generated digits against the dataset's real digits."""
     device = run.device
-    real = reference_features(run, "digit-features", n, REFERENCE_SEED,
+    real = reference_features(run, f"digit-features-{digits.weights_digest()}", n, REFERENCE_SEED,
                               lambda images: {"features": digits.digit_features(images, device)},
                               key=reference_key(run), cache_dir=cache_dir)["features"]
     fake_images, _ = _images(run, n, seed, shared)

@@ -68,6 +68,14 @@ def weights_path():
     return resources.files("ganzoo").joinpath(ASSET)
 
 
+@functools.lru_cache(maxsize=1)
+def weights_digest() -> str:
+    """A short hash of the shipped weights: it names them in cache keys of reference features."""
+    import hashlib
+
+    return hashlib.sha256(weights_path().read_bytes()).hexdigest()[:8]
+
+
 def load_digit_classifier(device: str | torch.device = "cpu") -> nn.Module:
     """The shipped classifier in eval mode on ``device``, its weights read with safetensors."""
     from safetensors.torch import load

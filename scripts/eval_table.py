@@ -74,6 +74,21 @@ VARIANT_TRAIN: dict[tuple[str, str], dict] = {
 }
 
 
+#: Column titles of the table; the digit Fréchet distance is never to be read as FID.
+LABELS = {
+    "modes.modes_covered": "modes covered",
+    "modes.high_quality_pct": "% high quality",
+    "modes.reverse_kl": "reverse KL ↓",
+    "digit-fd.digit_fd": "FID (MNIST classifier features) ↓",
+    "classifier-score.mean_confidence": "mean confidence ↑",
+    "classifier-score.classes_covered": "digits covered (of 10)",
+    "classifier-score.class_kl": "class KL ↓",
+    "class-accuracy.class_accuracy": "class accuracy ↑",
+    "digit-preservation.preserved_AtoB": "digit kept A→B ↑",
+    "digit-preservation.preserved_BtoA": "digit kept B→A ↑",
+}
+
+
 def applies(variant, setup: Setup) -> bool:
     kinds = variant.accepted_kinds()
     if setup.kind == "points":
@@ -136,7 +151,8 @@ def markdown(results: list[dict], registry) -> str:
             for c in columns_for(registry.variant(v), setup):
                 if c not in columns:
                     columns.append(c)
-        lines += [f"#### {name}", "", "| variant | seeds | steps | " + " | ".join(columns) + " |",
+        titles = [LABELS.get(c, c) for c in columns]
+        lines += [f"#### {name}", "", "| variant | seeds | steps | " + " | ".join(titles) + " |",
                   "|---|---|---|" + "---|" * len(columns)]
         for v in variants:
             runs = [r for r in rows if r["variant"] == v]

@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from ganzoo.plugins import hookimpl
-from ganzoo.spec import DataInfo, DatasetSpec, MetricSpec, Paper, Player, Schedule, StepContext, VariantSpec
+from ganzoo.spec import (
+    DataInfo,
+    DatasetSpec,
+    MetricSpec,
+    Paper,
+    Player,
+    Schedule,
+    StepContext,
+    VariantSpec,
+)
 
 __version__ = "0.1.0"
 

@@ -26,7 +26,7 @@ def test_every_hook_says_when_it_is_called_and_what_it_returns(name):
 
 @pytest.mark.parametrize("name", HOOKS)
 def test_first_result_is_declared_as_documented(name):
-    opts = getattr(getattr(hookspecs, name), "ganzoo_spec").get("firstresult", False)
+    opts = getattr(hookspecs, name).ganzoo_spec.get("firstresult", False)
     assert opts == (name in FIRST_RESULT)
     doc = inspect.getdoc(getattr(hookspecs, name))
     assert ("First answer wins" in doc) == (name in FIRST_RESULT)

@@ -191,7 +191,7 @@ class LoaderSource(DataSource):
     def _as_dict(self, item: Any) -> dict[str, torch.Tensor]:
         if isinstance(item, dict):
             return item
-        return dict(zip(self.keys, item))
+        return dict(zip(self.keys, item, strict=False))
 
     def batches(self, batch_size: int, seed: int, device: torch.device) -> Iterator[dict[str, torch.Tensor]]:
         from torch.utils.data import DataLoader

@@ -91,7 +91,7 @@ class DataInfo:
 class DatasetSpec:
     """A named data provider, registered through ``ganzoo_datasets``.
 
-    ``build(config, device)`` returns a :class:`ganzoo.data.DataSource`. It must raise
+    ``build(config)`` returns a :class:`ganzoo.data.source.DataSource`. It must raise
     :class:`ganzoo.errors.UserError` with one clear line for a missing or unreadable source.
     ``embedded`` marks a dataset that needs no download or path (the demo profile applies to it).
     """

@@ -319,7 +319,8 @@ class Trainer:
             return None
         path = self.run_dir / "samples" / f"step-{self.step}.png"
         fixed = self.fixed
-        samples = self.draw(self.config.grid_size, fixed["labels"], fixed["seed"], fixed["inputs"])
+        n = self.config.grid_size if fixed["labels"] is None else len(fixed["labels"])  # whole rows per class
+        samples = self.draw(n, fixed["labels"], fixed["seed"], fixed["inputs"])
         if self.data_info.kind == "points":
             ref = self.source.examples(2000, torch.device("cpu"))["real"]
             return save_points(samples, path, reference=ref)

@@ -61,9 +61,9 @@ def ganzoo_datasets() -> list[DatasetSpec]:
 
     Called when the registry is first used. Returns a list of :class:`ganzoo.spec.DatasetSpec`
     whose ``build(config, device)`` returns a :class:`ganzoo.data.DataSource`. The built-in
-    ``mnist``, ``fashion-mnist``, ``cifar10``, ``folder``, ``ring8`` and ``grid25`` are declared
-    through this hook by ganzoo's core plugin. All answers are collected; duplicate names are an
-    error.
+    ``mnist``, ``fashion-mnist``, ``cifar10``, ``folder``, ``unpaired-folder``, ``digits-styles``,
+    ``ring8`` and ``grid25`` are declared through this hook by ganzoo's core plugin. All answers are
+    collected; duplicate names are an error.
 
     Arrived in 0.1.
     """

@@ -331,7 +331,7 @@ def resolve(
         on_demo_data = dataset == variant.default_dataset and dataset in embedded_datasets
         profile = "demo" if on_demo_data and "demo" in variant.profiles else "paper"
     if profile != "paper" and profile not in variant.profiles:
-        choices = ["paper", *variant.profiles]
+        choices = sorted({"paper", *variant.profiles})
         raise UserError(f"unknown profile {profile!r} for {variant.name}; {closest(profile, choices)}")
 
     config = RunConfig(variant=variant.name, model=variant.default_params())

@@ -28,7 +28,7 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
         "data": spec.data_kind,
         "dataset": config.dataset,
         "sample_shape": list(data.shape),
-        "profiles": sorted(["paper", *spec.profiles]),
+        "profiles": sorted({"paper", *spec.profiles}),
         "networks": {
             key: {"class": type(net).__name__, "parameters": sum(p.numel() for p in net.parameters())}
             for key, net in networks.items()

@@ -17,7 +17,7 @@ def variant_row(spec) -> dict:
         "default_dataset": spec.default_dataset,
         "paper": {"title": spec.paper.title, "authors": spec.paper.authors, "year": spec.paper.year, "url": spec.paper.url},
         "package": spec.package,
-        "profiles": sorted(["paper", *spec.profiles]),
+        "profiles": sorted({"paper", *spec.profiles}),
     }
 
 

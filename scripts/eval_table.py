@@ -13,7 +13,8 @@ Setups (a dataset, its training length and the metrics it is scored with):
   digit Fréchet distance.
 
 Each run is a normal run folder under ``--out/<variant>-<setup>-seed<k>``; a run that already has
-its ``eval.json`` is not trained again, so the table can be built up over several sittings. The
+its ``eval.json`` is not trained again, so the table can be built up over several sittings
+(``--table-only`` tabulates what is there and trains nothing). The
 raw numbers go to ``--out/results.jsonl`` and the table (mean ± standard deviation over seeds) to
 stdout, or to ``--markdown FILE``.
 """
@@ -136,7 +137,10 @@ def cell(values: list[float]) -> str:
     mean = statistics.fmean(finite)
     spread = statistics.stdev(finite) if len(finite) > 1 else 0.0
     note = f" ({len(values) - len(finite)} inf)" if len(finite) < len(values) else ""
-    return f"{mean:.3g} ± {spread:.2g}{note}"
+    decimals = 0 if abs(mean) >= 100 else 1 if abs(mean) >= 10 else 2 if abs(mean) >= 1 else 3
+    if len(finite) == 1:
+        return f"{mean:.{decimals}f}{note}"
+    return f"{mean:.{decimals}f} ± {spread:.{decimals}f}{note}"
 
 
 def markdown(results: list[dict], registry) -> str:
@@ -172,6 +176,8 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=None, help="override every setup's training length")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table here instead of stdout")
+    parser.add_argument("--table-only", action="store_true",
+                        help="tabulate the runs already evaluated under --out; train nothing")
     args = parser.parse_args()
 
     registry = get_registry()
@@ -185,6 +191,9 @@ def main() -> None:
             if not applies(variant, setup):
                 continue
             for seed in args.seeds:
+                done = (args.out / f"{name}-{setup.dataset}-seed{seed}" / "eval.json").is_file()
+                if args.table_only and not done:
+                    continue
                 results.append(run_one(variant, setup, seed, args.out, args.steps))
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "results.jsonl", "w") as fh:

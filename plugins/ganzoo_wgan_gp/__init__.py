@@ -4,7 +4,10 @@ Algorithm 1 of the paper as a schedule the engine runs: ``n_critic`` critic upda
 real batch and fresh noise, minimising E[D(x̃)] − E[D(x)] + λ·E[(‖∇x̂ D(x̂)‖₂ − 1)²] with x̂ a random
 interpolate of each real/fake pair; then one generator update minimising −E[D(G(z))]. Adam with
 α = 1e-4, β1 = 0, β2 = 0.9, λ = 10, n_critic = 5. Images use the DCGAN networks with a critic
-free of BatchNorm; 2-D points use the paper's toy MLPs (three ReLU layers of 512 units).
+free of BatchNorm; 2-D points use the paper's toy MLPs (three ReLU layers of 512 units), and the
+``toy`` profile sets what the paper's toy code sets for them::
+
+    ganzoo run wgan-gp --dataset grid25 --profile toy
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ def ganzoo_variants():
             params=WGANGPParams,
             default_dataset="mnist",
             profiles={
+                # The paper's toy code (gan_toy.py) for ring8 / grid25: batch 256, λ = 0.1 ("smaller
+                # lambda makes things faster for toy tasks") and Adam(1e-4, 0.5, 0.9) as the code sets it.
+                "toy": {"batch_size": 256, "model.lambda_gp": 0.1, "model.beta1": 0.5,
+                        "sample_every": 1000, "checkpoint_every": 1000, "log_every": 100},
                 # About 5 minutes on a 2-core CPU: 28 px MNIST, narrow networks.
                 "demo": {
                     "steps": 1000, "batch_size": 64, "model.ngf": 32, "model.ndf": 32,

@@ -35,7 +35,8 @@ class DataConfig:
     split: str = ""
     #: Download through torchvision when the files are not under ``root`` (needs internet).
     download: bool = False
-    #: Image channels for folders (1 = greyscale, 3 = RGB); 0 keeps the dataset's own.
+    #: Image channels (1 = greyscale, 3 = RGB; grey images are repeated, colour ones turned grey);
+    #: 0 keeps the dataset's own.
     channels: int = 0
     #: DataLoader worker processes for datasets read from disk.
     workers: int = 2

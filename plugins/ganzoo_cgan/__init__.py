@@ -73,7 +73,7 @@ def ganzoo_variants():
                 # About 5 minutes on a 2-core CPU: 28 px MNIST, half the DCGAN widths, a row per digit.
                 "demo": {
                     "steps": 3000, "batch_size": 64, "model.ngf": 32, "model.ndf": 32,
-                    "grid_size": 100, "sample_every": 500, "checkpoint_every": 1000, "log_every": 100,
+                    "grid_size": 100, "sample_every": 500, "checkpoint_every": 500, "log_every": 100,
                 },
             },
         )
@@ -163,7 +163,9 @@ def ganzoo_sample(variant, networks, config, n, labels, generator, device):
     if variant.name != NAME:
         return None
     if labels is None:
-        raise ValueError("cgan draws digits of given classes: pass labels (ganzoo sample --class K|all)")
+        from ganzoo.errors import UserError
+
+        raise UserError("cgan draws images of given classes: pass labels (ganzoo sample RUN --class K or --class all)")
     # one sample per label: a grid of whole rows per class may hold fewer than n images
     z = noise(labels.shape[0], config.model, device, generator)
     return networks["generator"](z, labels.to(device))

@@ -41,12 +41,12 @@ SCENARIOS = [
     Scenario(
         name="cgan-32",
         variant="cgan",
-        summary="conditional MLP GAN on 32×32 digits, batch 100, SGD schedule (Mirza & Osindero 2014)",
+        summary="conditional DCGAN on 32×32 digits, batch 100, y fed to both players (Mirza & Osindero 2014)",
         batch_size=100,
         image_size=32,
         channels=1,
         num_classes=10,
-        small={"batch_size": 32},
+        small={"batch_size": 16, "model.ngf": 16, "model.ndf": 16},
         pipeline_dataset="mnist",
     ),
     Scenario(

@@ -86,3 +86,21 @@ def test_a_variant_without_a_scenario_is_timed_at_its_paper_settings_alone(tmp_p
     assert (record["scenario"], record["batch_size"], record["image_size"]) == ("gan", 64, 28)
     assert list(record["results"]) == ["ganzoo-eager"]
     assert record["notes"] == ["no reference loop for this variant: ganzoo alone, no ratio"]
+
+
+def test_a_failing_scenario_exits_1_and_says_why_on_stderr_even_with_json(tmp_path, monkeypatch):
+    (tmp_path / "scenarios.py").write_text(
+        "from ganzoo.bench.scenarios import Scenario\n"
+        "SCENARIOS = [Scenario('gan-broken', 'gan', 'a reference loop that no longer fits', 8, 28, channels=1)]\n"
+    )
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "gan.py").write_text(
+        "def make_loop(config, data, device):\n    return config.model.no_such_setting\n"
+    )
+    monkeypatch.setenv("GANZOO_BENCHMARKS", str(tmp_path))
+    result = CliRunner().invoke(cli, ["bench", *FAST, "--no-pipeline", "--json"])
+    assert result.exit_code == 1
+    (record,) = json.loads(result.stdout)["scenarios"]
+    assert record["error"].startswith("AttributeError")
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: scenario gan-broken failed: AttributeError") and "no_such_setting" in line

@@ -6,9 +6,10 @@ folder (``scenarios.py`` and ``reference/<variant>.py``), beside the recorded re
 wheel) or for a variant that has no scenario (a third-party plugin), ``ganzoo bench NAME`` still
 times the variant at its paper settings, without a baseline.
 
-A reference module defines ``make_step(config, data, device)``: it builds the variant's networks
+A reference module defines ``make_loop(config, data, device)``: it builds the variant's networks
 from the variant's own classes (so the model is identical), its own optimisers and losses, and
-returns ``step(batches)``, one training iteration that draws what it needs with ``next(batches)``.
+returns ``(step, networks)``, where ``step(batches)`` is one training iteration that draws what it
+needs with ``next(batches)``.
 """
 
 from __future__ import annotations

@@ -86,5 +86,8 @@ def command(names, device, batch_size, image_size, steps, warmup, repeats, mode,
         click.echo(markdown(report), nl=False)
     else:
         out.print(table(report))
-    if any("error" in r for r in report["scenarios"]):
+    failed = [r for r in report["scenarios"] if "error" in r]
+    for record in failed:  # on stderr even with --json, so a script's log says why it exited 1
+        status(f"error: scenario {record['scenario']} failed: {record['error']}")
+    if failed:
         raise click.exceptions.Exit(1)

@@ -132,6 +132,9 @@ def ganzoo_losses(variant, player, ctx):
     G, D = ctx.networks["generator"], ctx.networks["critic"]
     real = ctx.batch["real"]
     z = torch.randn(real.shape[0], latent_size(G, ctx.config), device=real.device)
+    # The generator's update needs gradients through the critic, not of its weights: the paper's
+    # code asks only for the generator's (``gen_params``), so the critic is frozen for that pass.
+    D.requires_grad_(player == "critic")
     if player == "critic":
         with torch.no_grad():
             fake = G(z)

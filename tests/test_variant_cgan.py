@@ -1,6 +1,6 @@
-"""cGAN: the paper's conditional networks and SGD schedule, refusal of unlabelled data, and learning
-(samples of class K are classified as K by the shipped digit classifier, also through
-``ganzoo sample --class``)."""
+"""cGAN: the paper's conditional networks (the MLPs of section 4.1 and the conditional DCGAN),
+refusal of unlabelled data, and learning (samples of class K are classified as K by the shipped
+digit classifier, also through ``ganzoo sample --class``)."""
 
 from __future__ import annotations
 

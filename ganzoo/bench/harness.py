@@ -157,9 +157,9 @@ class Builder:
         log_every = config.log_every
 
         def step() -> None:  # the loop's own step: the iteration, its bookkeeping, the periodic sync
-            trainer._record(trainer.train_iteration(ctx), ctx)
+            trainer.record_losses(trainer.train_iteration(ctx), ctx)
             if trainer.step % log_every == 0:
-                trainer._logged_losses()
+                trainer.logged_losses()
 
         images = config.batch_size * max(p.repeats for p in trainer.schedule.players)
         self.draws_per_iteration = 1 + sum(p.repeats - 1 for p in trainer.schedule.players if p.fresh_batch)

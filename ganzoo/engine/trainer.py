@@ -590,10 +590,10 @@ class Trainer:
                         if self.step == first_step and looks_like_shape_error(exc):
                             raise self._shape_error(exc) from None
                         raise
-                    self._record(terms, ctx)
+                    self.record_losses(terms, ctx)
                     if self.step % self.config.log_every == 0 or self.step == self.config.steps:
                         now = time.perf_counter()
-                        last_losses = self._logged_losses()
+                        last_losses = self.logged_losses()
                         rate = (self.step - steps_at_log) * images_per_iteration / max(now - t_log, 1e-9)
                         record = {"step": self.step, **last_losses, "images_per_s": rate}
                         for player in self.schedule.players:
@@ -644,7 +644,7 @@ class Trainer:
             code,
         )
 
-    def _record(self, terms: dict[str, torch.Tensor], ctx: StepContext) -> None:
+    def record_losses(self, terms: dict[str, torch.Tensor], ctx: StepContext) -> None:
         """Add one iteration's terms to the sums of the next logged step (no sync per step)."""
         skipped = ctx.cache.get("skipped")
         if skipped:
@@ -669,7 +669,7 @@ class Trainer:
             print(f"ganzoo: warning: loss {key} became {value} at step {self.step}; skipped the update of "
                   f"{', '.join(players)} (on_nan=skip; metrics.jsonl counts skipped_steps)", file=sys.stderr)
 
-    def _logged_losses(self) -> dict[str, float]:
+    def logged_losses(self) -> dict[str, float]:
         """The mean of every term since the last logged step (one sync), checked to be finite."""
         keys = list(self._running)
         means = self.ddp.mean(torch.stack([self._running[k] for k in keys]) / max(self._count, 1)).tolist() if keys else []

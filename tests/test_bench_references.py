@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from ganzoo.bench import harness
+from ganzoo.bench.data import SyntheticSource
 from ganzoo.bench.flops import count_flops
 from ganzoo.bench.scenarios import benchmarks_dir, load_reference, load_scenarios
 from ganzoo.registry import get_registry
@@ -34,8 +35,6 @@ def test_reference_loop_trains_the_same_model_as_ganzoo(scenario, tmp_path):
     assert module is not None, f"benchmarks/reference/{scenario.reference_name}.py is missing"
     torch.manual_seed(0)
     step, networks = module.make_loop(builder.config("eager"), info, settings.device)
-    from ganzoo.bench.data import SyntheticSource
-
     batches = SyntheticSource(info).batches(scenario.batch_size, 0, settings.device)
     before = {name: [p.detach().clone() for p in net.parameters()] for name, net in networks.items()}
     step(batches)

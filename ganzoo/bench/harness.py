@@ -89,6 +89,8 @@ class Side:
     parameters: int = 0
     images_per_iteration: int = 0
     dataset: str = ""
+    #: The networks the contender trains, by name.
+    networks: dict[str, torch.nn.Module] = field(default_factory=dict)
 
 
 def _count_parameters(modules: Any) -> int:
@@ -164,7 +166,7 @@ class Builder:
         images = config.batch_size * max(p.repeats for p in trainer.schedule.players)
         self.draws_per_iteration = 1 + sum(p.repeats - 1 for p in trainer.schedule.players if p.fresh_batch)
         side = Side(f"ganzoo-{mode}", mode, step, memory, dict(trainer.speed),
-                    _count_parameters(trainer.networks.values()), images, config.dataset)
+                    _count_parameters(trainer.networks.values()), images, config.dataset, dict(trainer.networks))
         return self._warm(side)
 
     def plain(self, info: DataInfo) -> Side | None:
@@ -177,7 +179,8 @@ class Builder:
         torch.manual_seed(config.seed)
         step_fn, networks = module.make_loop(config, info, self.settings.device)
         batches: Iterator[dict[str, torch.Tensor]] = SyntheticSource(info).batches(config.batch_size, config.seed, self.settings.device)
-        side = Side("plain", "eager", lambda: step_fn(batches), memory, {}, _count_parameters(networks.values()))
+        side = Side("plain", "eager", lambda: step_fn(batches), memory, {}, _count_parameters(networks.values()),
+                    networks=dict(networks))
         return self._warm(side)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from ganzoo.plugins import hookimpl
 from ganzoo.spec import (
+    AddonSpec,
     DataInfo,
     DatasetSpec,
     MetricSpec,
@@ -23,6 +24,7 @@ from ganzoo.spec import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AddonSpec",
     "DataInfo",
     "DatasetSpec",
     "MetricSpec",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ def make_config(
 
     ``options`` are the explicit settings (``steps=``, ``batch_size=``, ``dataset=``, ``seed=``,
     ``device=``, ...), ``overrides`` the ``--set`` pairs as text, ``config_file`` a TOML file.
+    ``addons=["ema", ...]`` enables add-ons as ``--with`` does (their settings then come from
+    ``overrides`` such as ``{"ema.decay": "0.9999"}``).
     """
     registry = registry or get_registry()
     spec = registry.variant(variant)
@@ -47,6 +49,7 @@ def make_config(
         set_values=overrides,
         cli_values=options,
         embedded_datasets=embedded_datasets(registry),
+        addon_specs=registry.addons(),
     )
     registry.dataset(config.dataset)  # unknown dataset: a clear error now, not mid-build
     return config
@@ -76,7 +79,14 @@ def train(variant: str, *, out: str | Path | None = None, quiet: bool = True, re
 
 @dataclass
 class LoadedRun:
-    """A trained run, loaded for sampling and evaluation."""
+    """A trained run, loaded for sampling and evaluation.
+
+    ``networks`` are the ones :meth:`sample` and the metrics use: with ``weights == "ema"`` (the
+    default when the run kept an average) the averaged copies replace the networks they average;
+    with ``"raw"`` they are the trained weights as the optimisers left them. Both are always at
+    hand: ``raw_networks`` holds the trained weights of every network, ``ema_networks`` the averaged
+    copies (empty when the run kept no EMA).
+    """
 
     run_dir: Path
     variant: VariantSpec
@@ -86,6 +96,10 @@ class LoadedRun:
     device: Any
     step: int
     registry: Any
+    #: ``"ema"`` or ``"raw"``: which weights ``networks`` holds.
+    weights: str = "raw"
+    raw_networks: dict[str, Any] = field(default_factory=dict)
+    ema_networks: dict[str, Any] = field(default_factory=dict)
 
     def sample(self, n: int, labels: Any = None, seed: int = 0, inputs: Any = None, direction: str | None = None):
         """``n`` samples (images in [-1, 1] NCHW, or N×2 points) as a CPU tensor.
@@ -112,13 +126,29 @@ class LoadedRun:
         return torch.cat(out)
 
 
-def load(run_dir: str | Path, checkpoint: str | Path | None = None, device: str = "auto", registry: Any = None) -> LoadedRun:
-    """Load a run folder's networks from its latest checkpoint (or ``checkpoint``)."""
+#: ``weights=`` of :func:`load` and ``ganzoo sample --weights``.
+WEIGHTS = ("ema", "raw")
+
+
+def load(run_dir: str | Path, checkpoint: str | Path | None = None, device: str = "auto", registry: Any = None,
+         weights: str | None = None) -> LoadedRun:
+    """Load a run folder's networks from its latest checkpoint (or ``checkpoint``).
+
+    ``weights`` picks what :attr:`LoadedRun.networks` samples from: ``"ema"`` (the averaged copies
+    the run kept; the default when it kept any) or ``"raw"`` (the trained weights). The add-ons the
+    run recorded are enabled again; a missing one is a one-line error naming its package.
+    """
+    import copy
+
+    from ganzoo.addons import run_addon_specs
     from ganzoo.engine import checkpoint as ckpt
     from ganzoo.engine.device import pick_device
+    from ganzoo.engine.network_keys import check_network_keys
 
     registry = registry or get_registry()
     run_dir = Path(run_dir)
+    if weights is not None and weights not in WEIGHTS:
+        raise UserError(f"bad weights {weights!r}: expected 'ema' or 'raw'")
     info_path = run_dir / "run.json"
     if not info_path.is_file():
         raise UserError(f"{str(run_dir)!r} is not a ganzoo run folder (no run.json); pass the folder 'ganzoo run' printed")
@@ -128,7 +158,7 @@ def load(run_dir: str | Path, checkpoint: str | Path | None = None, device: str 
     if name not in variants:
         raise UserError(f"run {str(run_dir)!r} needs variant {name!r} from package {info.get('package', '?')}; install that package")
     spec = variants[name]
-    config = cfg.load_run_config(run_dir / "config.toml", spec)
+    config = cfg.load_run_config(run_dir / "config.toml", spec, run_addon_specs(run_dir, registry))
     path = Path(checkpoint) if checkpoint else ckpt.latest_checkpoint(run_dir / "checkpoints")
     if path is None:
         raise UserError(f"run {str(run_dir)!r} has no checkpoint yet; train longer or pass --checkpoint FILE")
@@ -140,12 +170,21 @@ def load(run_dir: str | Path, checkpoint: str | Path | None = None, device: str 
     data = info["data"]
     data_info = DataInfo(kind=data["kind"], shape=tuple(data["shape"]), num_classes=data["num_classes"])
     networks = registry.networks(spec, config, data_info)
+    check_network_keys(networks, payload, path, registry, config)
     for key, net in networks.items():
         net.load_state_dict(payload["networks"][key])
         net.to(dev).eval()
-    for key, sd in payload.get("ema", {}).items():
-        networks[key].load_state_dict(sd)
-    return LoadedRun(run_dir, spec, config, data_info, networks, dev, int(payload["step"]), registry)
+    averages = {}
+    for key, state in payload.get("ema", {}).items():
+        averages[key] = copy.deepcopy(networks[key])
+        averages[key].load_state_dict(state)
+    if weights == "ema" and not averages:
+        raise UserError(f"run {str(run_dir)!r} kept no EMA of its weights; use --weights raw "
+                        "(or train with --with ema)")
+    chosen = weights or ("ema" if averages else "raw")
+    sampled = {**networks, **averages} if chosen == "ema" else dict(networks)
+    return LoadedRun(run_dir, spec, config, data_info, sampled, dev, int(payload["step"]), registry,
+                     weights=chosen, raw_networks=networks, ema_networks=averages)
 
 
 def _warn_versions(saved: dict[str, str], registry: Any) -> None:

@@ -111,6 +111,10 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     ddp: DDPConfig = field(default_factory=DDPConfig)
     model: Any = None
+    #: The add-ons this run enables (``--with NAME``), each with its settings dataclass by name. In
+    #: ``config.toml`` this is ``addons = [names]`` plus a ``[<name>]`` section of settings per add-on;
+    #: an add-on's hook implementations act only when their name is in it (see :mod:`ganzoo.addons`).
+    addons: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -197,9 +201,20 @@ def _coerce(key: str, value: Any, tp: Any, from_text: bool) -> Any:
 
 
 def set_value(config: RunConfig, key: str, value: Any, from_text: bool = False) -> None:
-    """Set the dotted ``key`` of ``config`` to ``value``, checking the key and the type."""
+    """Set the dotted ``key`` of ``config`` to ``value``, checking the key and the type.
+
+    ``<addon>.<setting>`` sets a setting of an enabled add-on; the add-ons themselves are chosen
+    with :func:`ganzoo.addons.enable`, not here."""
     parts = key.split(".")
     target: Any = config
+    if key == "addons":
+        raise UserError("add-ons are chosen with --with NAME or addons = [...] in a config file, not --set")
+    if len(parts) > 1 and parts[0] in config.addons:
+        target, parts = config.addons[parts[0]], parts[1:]
+        if len(parts) > 1 or not dataclasses.is_dataclass(target) or parts[0] not in _field_names(target):
+            raise _unknown_key(key, config)
+        setattr(target, parts[0], _coerce(key, value, _hints(target)[parts[0]], from_text))
+        return
     path = []
     for part in parts[:-1]:
         path.append(part)
@@ -239,6 +254,9 @@ def all_keys(config: RunConfig) -> list[str]:
                 keys.append(prefix + f.name)
 
     walk(config, "")
+    keys.remove("addons")
+    for name, settings in config.addons.items():
+        walk(settings, name + ".")
     return keys
 
 
@@ -253,6 +271,9 @@ def to_dict(obj: Any) -> dict[str, Any]:
         value = getattr(obj, f.name)
         if dataclasses.is_dataclass(value):
             out[f.name] = to_dict(value)
+        elif f.name == "addons" and isinstance(obj, RunConfig):
+            out["addons"] = list(value)
+            out.update({name: to_dict(settings) for name, settings in value.items()})
         elif isinstance(value, tuple):
             out[f.name] = list(value)
         elif value is not None:
@@ -310,13 +331,20 @@ def resolve(
     set_values: dict[str, str] | None = None,
     cli_values: dict[str, Any] | None = None,
     embedded_datasets: typing.Container[str] = (),
+    addon_specs: typing.Mapping[str, Any] | None = None,
 ) -> RunConfig:
     """Resolve a run configuration for ``variant`` (a :class:`ganzoo.spec.VariantSpec`).
 
     Precedence, lowest first: the dataclass defaults (the paper's values), the chosen profile, the
     TOML file, ``--set`` values, then the explicit CLI options (``--steps``, ``--batch-size``, ...).
+    The add-ons named by the profile, the file's ``addons = [...]`` and ``cli_values["addons"]``
+    (``--with``) are enabled first, from ``addon_specs`` (the installed :class:`AddonSpec` by name).
     """
+    from ganzoo import addons as addon_tools
+
     file_values = flatten(file_values or {})
+    cli_values = dict(cli_values or {})
+    addon_names = [*file_values.pop("addons", ()), *(cli_values.pop("addons", None) or ())]
     set_values = dict(set_values or {})
     cli_values = {k: v for k, v in (cli_values or {}).items() if v is not None}
 
@@ -336,7 +364,11 @@ def resolve(
         raise UserError(f"unknown profile {profile!r} for {variant.name}; {closest(profile, choices)}")
 
     config = RunConfig(variant=variant.name, model=variant.default_params())
-    for key, value in variant.profiles.get(profile, {}).items():
+    profile_values = dict(variant.profiles.get(profile, {}))
+    addon_names = [*profile_values.pop("addons", ()), *addon_names]
+    addon_tools.enable(config, addon_names, addon_specs or {})
+    addon_tools.check_sections([*file_values, *set_values], config, addon_specs or {})
+    for key, value in profile_values.items():
         set_value(config, key, value)
     for key, value in file_values.items():
         if key == "variant":
@@ -370,10 +402,14 @@ def validate(config: RunConfig) -> None:
         raise UserError(f"bad value {device!r} for device: expected auto, cpu, cuda, cuda:N or mps")
 
 
-def load_run_config(path: str | Path, variant: Any) -> RunConfig:
-    """Rebuild the resolved configuration saved in a run folder's ``config.toml``."""
+def load_run_config(path: str | Path, variant: Any, addon_specs: typing.Mapping[str, Any] | None = None) -> RunConfig:
+    """Rebuild the resolved configuration saved in a run folder's ``config.toml``; the add-ons it
+    names are enabled from ``addon_specs`` (see :func:`ganzoo.addons.run_addon_specs`)."""
+    from ganzoo import addons as addon_tools
+
     values = flatten(read_toml(path))
     config = RunConfig(variant=variant.name, model=variant.default_params())
+    addon_tools.enable(config, values.pop("addons", ()), addon_specs or {})
     for key, value in values.items():
         if key == "variant":
             continue

@@ -364,6 +364,7 @@ def _validate_schedule(schedule: Any, networks: dict[str, Any]) -> None:
     for key, decay in schedule.ema.items():
         if key not in networks:
             raise _Violation("schedule", f"ema names network {key!r}, which ganzoo_networks did not build")
+        decay = getattr(decay, "decay", decay)  # a constant, or the decay of an EMASettings
         if not 0.0 < float(decay) < 1.0:
             raise _Violation("schedule", f"ema decay of {key!r} is {decay}; use a number between 0 and 1 (e.g. 0.999)")
 

@@ -18,8 +18,11 @@ Conventions that hold for every hook:
 - Implementations run last-registered-first. Use ``@hookimpl(tryfirst=True)`` to override another
   plugin's answer, or ``@hookimpl(wrapper=True)`` to receive and change it (e.g. swap one network
   of an existing variant for your own without forking the variant).
-- Collecting hooks (``ganzoo_variants``, ``ganzoo_datasets``, ``ganzoo_metrics``) gather the lists
-  of all plugins; a name claimed twice is an error that names both packages.
+- Collecting hooks (``ganzoo_variants``, ``ganzoo_datasets``, ``ganzoo_metrics``, ``ganzoo_addons``)
+  gather the lists of all plugins; a name claimed twice is an error that names both packages.
+- An add-on (declared through ``ganzoo_addons``) implements the per-run hooks below like any plugin,
+  but acts only when the run names it: its implementations look for their name in
+  ``config.addons`` (``ctx.config.addons`` in the training hooks) and otherwise pass through.
 """
 
 from __future__ import annotations
@@ -32,7 +35,15 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch import nn
 
-    from ganzoo.spec import DataInfo, DatasetSpec, MetricSpec, Schedule, StepContext, VariantSpec
+    from ganzoo.spec import (
+        AddonSpec,
+        DataInfo,
+        DatasetSpec,
+        MetricSpec,
+        Schedule,
+        StepContext,
+        VariantSpec,
+    )
 
 hookspec = pluggy.HookspecMarker("ganzoo")
 
@@ -60,7 +71,7 @@ def ganzoo_datasets() -> list[DatasetSpec]:
     """Declare named data providers.
 
     Called when the registry is first used. Returns a list of :class:`ganzoo.spec.DatasetSpec`
-    whose ``build(config, device)`` returns a :class:`ganzoo.data.DataSource`. The built-in
+    whose ``build(config)`` returns a :class:`ganzoo.data.DataSource`. The built-in
     ``mnist``, ``fashion-mnist``, ``cifar10``, ``folder``, ``unpaired-folder``, ``digits-styles``,
     ``ring8`` and ``grid25`` are declared through this hook by ganzoo's core plugin. All answers are
     collected; duplicate names are an error.
@@ -84,6 +95,33 @@ def ganzoo_metrics() -> list[MetricSpec]:
     """
 
 
+@hookspec
+def ganzoo_addons() -> list[AddonSpec]:
+    """Declare add-ons: cross-cutting plugins that change any variant's run when the run asks.
+
+    Called when the registry is first used. Returns a list of :class:`ganzoo.spec.AddonSpec` (name,
+    one-line summary, paper, settings dataclass). An installed add-on does nothing until a run names
+    it (``ganzoo run dcgan --with diffaugment``, or ``addons = ["diffaugment"]`` in a config file);
+    its settings are then the ``[<name>]`` section of the run's ``config.toml``. The add-on does its
+    work in its implementations of the per-run hooks below (usually ``wrapper=True``), which find
+    the enabled add-ons' settings in ``config.addons`` and pass through untouched when their name is
+    not there::
+
+        @hookimpl(wrapper=True)
+        def ganzoo_networks(variant, config, data):
+            networks = yield
+            if "my-addon" in config.addons:
+                for name in ganzoo.addons.networks_of(variant, networks, "discriminator"):
+                    ...
+            return networks
+
+    The built-in ``ema``, ``diffaugment`` and ``spectral-norm`` are declared through this hook. All
+    answers are collected; duplicate names are an error.
+
+    Arrived in 0.2.
+    """
+
+
 # --------------------------------------------------------------------------------------------------
 # Building a run: called once per run (and when a run is loaded for sampling), in this order.
 # --------------------------------------------------------------------------------------------------
@@ -97,7 +135,8 @@ def ganzoo_networks(variant: VariantSpec, config: Any, data: DataInfo) -> dict[s
     moved to the device. ``config`` is the resolved :class:`ganzoo.config.RunConfig` (the variant's
     hyper-parameters are ``config.model``); ``data`` gives the sample shape and number of classes.
     Returns a dict of named modules (e.g. ``{"generator": G, "discriminator": D}``); the names are
-    used in checkpoints, in the schedule and by ``ganzoo info``. First answer wins.
+    used in checkpoints, in the schedule and by ``ganzoo info``. Every name the variant declares in
+    ``VariantSpec.roles`` must be a key of the answer (the engine checks). First answer wins.
 
     To replace one network of another plugin's variant, implement this hook with
     ``@hookimpl(wrapper=True)``: ``networks = yield``, change the entry, ``return networks``.

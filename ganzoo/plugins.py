@@ -37,6 +37,7 @@ class PluginRecord:
     variants: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
+    addons: list[str] = field(default_factory=list)
     location: str = ""
 
     def as_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ganzoo.errors import PluginError, unknown
 from ganzoo.plugins import PluginRecord, create_manager
-from ganzoo.spec import DatasetSpec, MetricSpec, VariantSpec
+from ganzoo.spec import AddonSpec, DatasetSpec, MetricSpec, VariantSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
@@ -77,11 +77,12 @@ class Registry:
     def _all(self) -> dict[str, dict[str, Any]]:
         if self._collected is None:
             for record in self.records:
-                record.variants, record.datasets, record.metrics = [], [], []
+                record.variants, record.datasets, record.metrics, record.addons = [], [], [], []
             self._collected = {
                 "variant": self._collect("ganzoo_variants", "variant"),
                 "dataset": self._collect("ganzoo_datasets", "dataset"),
                 "metric": self._collect("ganzoo_metrics", "metric"),
+                "addon": self._collect("ganzoo_addons", "addon"),
             }
         return self._collected
 
@@ -95,6 +96,15 @@ class Registry:
 
     def metrics(self) -> dict[str, MetricSpec]:
         return self._all()["metric"]
+
+    def addons(self) -> dict[str, AddonSpec]:
+        return self._all()["addon"]
+
+    def addon(self, name: str) -> AddonSpec:
+        found = self.addons()
+        if name not in found:
+            raise unknown("add-on", name, found)
+        return found[name]
 
     def variant(self, name: str) -> VariantSpec:
         found = self.variants()
@@ -128,6 +138,9 @@ class Registry:
         nets = self.hook.ganzoo_networks(variant=variant, config=config, data=data)
         if not nets:
             raise PluginError(f"no plugin built networks for variant {variant.name!r}")
+        from ganzoo.addons import check_roles
+
+        check_roles(variant, nets)
         return nets
 
     def schedule(self, variant: VariantSpec, config: Any, networks: dict[str, Any]) -> Any:

@@ -56,8 +56,13 @@ class VariantSpec:
     #: Datasets of these kinds are accepted besides ``data_kind`` (e.g. an image GAN also trains on
     #: labelled images by ignoring labels). Filled in by the engine from ``data_kind`` when empty.
     accepts: tuple[str, ...] = ()
-    #: Networks that ``ganzoo sample`` uses; the first is the one sampled by the default sampler.
+    #: The network the core's default sampler calls (``ganzoo_sample``): ``networks[generator](z)``.
     generator: str = "generator"
+    #: The networks of each role, e.g. ``{"generator": ("generator_AB", "generator_BA"),
+    #: "discriminator": ("discriminator_A", "discriminator_B")}``. The engine checks every name
+    #: against the networks hook's answer; add-ons use them to find "every discriminator" of any
+    #: variant (:func:`ganzoo.addons.networks_of`). Empty: only ``generator`` is known, as a generator.
+    roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Set by the plugin manager: the distribution that registered the variant.
     package: str = ""
 
@@ -74,6 +79,40 @@ class VariantSpec:
 
     def default_params(self) -> Any:
         return self.params()
+
+    def networks_of(self, role: str) -> tuple[str, ...]:
+        """The names of the networks of ``role`` (``generator`` or ``discriminator``)."""
+        if role in self.roles:
+            return tuple(self.roles[role])
+        return (self.generator,) if role == "generator" else ()
+
+
+#: The roles a variant may declare in :attr:`VariantSpec.roles`.
+ROLES: tuple[str, ...] = ("generator", "discriminator")
+
+
+@dataclass(frozen=True)
+class AddonSpec:
+    """A cross-cutting plugin, registered through ``ganzoo_addons``, that changes any variant's run
+    only when the run names it (``ganzoo run NAME --with ADDON`` or ``addons = [...]`` in a config
+    file).
+
+    ``settings`` is a dataclass *type* whose defaults are the add-on's settings; an enabled add-on's
+    settings are the ``[<name>]`` section of ``config.toml`` (``--set <name>.<key>=...``), so they are
+    recorded with the run and checked on resume. The add-on's hook implementations see
+    ``config.addons`` (a dict of the enabled add-ons' settings by name) and pass through untouched
+    when their name is not in it. ``paper`` may be ``None`` for an add-on that implements no paper.
+    """
+
+    name: str
+    summary: str
+    settings: type
+    paper: Paper | None = None
+    #: Set by the plugin manager: the distribution that registered the add-on.
+    package: str = ""
+
+    def default_settings(self) -> Any:
+        return self.settings()
 
 
 @dataclass(frozen=True)
@@ -152,12 +191,14 @@ class Schedule:
 
     The engine runs, for every iteration: for each player in order, ``repeats`` times: draw a batch
     (when needed), call ``ganzoo_losses`` for that player, sum the terms, backward, step.
-    ``ema`` optionally names networks whose exponential moving average the engine keeps
-    (``{"generator": 0.999}``); samples are then drawn from the averaged copy.
+    ``ema`` optionally names networks whose exponential moving average the engine keeps, each with a
+    constant decay (``{"generator": 0.999}``) or a :class:`ganzoo.engine.ema.EMASettings` (decay,
+    start step, ramp-up or half-life in images, as BigGAN and StyleGAN2 specify them); samples are
+    then drawn from the averaged copy unless ``--weights raw`` asks for the trained weights.
     """
 
     players: list[Player]
-    ema: dict[str, float] = field(default_factory=dict)
+    ema: dict[str, Any] = field(default_factory=dict)
 
     def player(self, name: str) -> Player:
         for p in self.players:

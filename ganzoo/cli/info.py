@@ -1,4 +1,5 @@
-"""``ganzoo info NAME``: a variant's paper, networks (with parameter counts) and default config."""
+"""``ganzoo info NAME``: a variant's paper, networks (with roles and parameter counts) and default
+config; ``--with ADDON`` shows them as that add-on changes them."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from rich.text import Text
 from ganzoo import config as cfg
 from ganzoo.api import make_config
 from ganzoo.cli.console import out, print_json
-from ganzoo.cli.options import set_option
+from ganzoo.cli.options import set_option, with_option
 from ganzoo.registry import get_registry
 
 
-def describe(name: str, dataset: str | None, profile: str | None, image_size: int | None, sets: tuple[str, ...]) -> dict:
+def describe(name: str, dataset: str | None, profile: str | None, image_size: int | None, sets: tuple[str, ...],
+             addons: tuple[str, ...] = ()) -> dict:
     registry = get_registry()
     spec = registry.variant(name)
     config = make_config(name, registry=registry, dataset=dataset, profile=profile or "paper",
-                         image_size=image_size, overrides=cfg.parse_sets(sets))
+                         image_size=image_size, overrides=cfg.parse_sets(sets), addons=list(addons))
     data = registry.dataset(config.dataset).build(config).info
     networks = registry.networks(spec, config, data)
+    roles = {key: role for role in ("generator", "discriminator") for key in spec.networks_of(role)}
     return {
         "name": spec.name,
         "summary": spec.summary,
@@ -30,9 +33,11 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
         "sample_shape": list(data.shape),
         "profiles": sorted({"paper", *spec.profiles}),
         "networks": {
-            key: {"class": type(net).__name__, "parameters": sum(p.numel() for p in net.parameters())}
+            key: {"class": type(net).__name__, "role": roles.get(key, ""),
+                  "parameters": sum(p.numel() for p in net.parameters())}
             for key, net in networks.items()
         },
+        "addons": list(config.addons),
         "config": cfg.to_dict(config),
     }
 
@@ -43,10 +48,12 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
 @click.option("--profile", default=None, help="Profile to resolve the config with (default: paper).")
 @click.option("--image-size", type=int, default=None, help="Image size to build the networks at.")
 @set_option
+@with_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def command(name: str, dataset: str | None, profile: str | None, image_size: int | None, sets: tuple[str, ...], as_json: bool) -> None:
-    """Show a variant's paper, networks and default configuration."""
-    info = describe(name, dataset, profile, image_size, sets)
+def command(name: str, dataset: str | None, profile: str | None, image_size: int | None, sets: tuple[str, ...],
+            addons: tuple[str, ...], as_json: bool) -> None:
+    """Show a variant's paper, networks (with their roles) and default configuration."""
+    info = describe(name, dataset, profile, image_size, sets, addons)
     if as_json:
         print_json(info)
         return
@@ -57,11 +64,14 @@ def command(name: str, dataset: str | None, profile: str | None, image_size: int
     out.print(Text(f"dataset: {info['dataset']}    sample shape: {tuple(info['sample_shape'])}"))
     table = Table(title="networks", title_justify="left")
     table.add_column("network")
+    table.add_column("role")
     table.add_column("class")
     table.add_column("parameters", justify="right")
     for key, net in info["networks"].items():
-        table.add_row(Text(key), Text(net["class"]), f"{net['parameters']:,}")
+        table.add_row(Text(key), Text(net["role"] or "-"), Text(net["class"]), f"{net['parameters']:,}")
     out.print(table)
+    if info["addons"]:
+        out.print(Text(f"add-ons: {', '.join(info['addons'])}"))
     table = Table(title="config (paper profile unless --profile)", title_justify="left")
     table.add_column("key")
     table.add_column("value")

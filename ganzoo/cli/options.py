@@ -9,3 +9,7 @@ set_option = click.option(
     help="Override one config key, e.g. --set model.lr=1e-4 (repeatable).",
 )
 device_option = click.option("--device", default=None, help="cuda, cuda:N, mps or cpu (default: auto).")
+with_option = click.option(
+    "--with", "addons", multiple=True, metavar="ADDON",
+    help="Enable an installed add-on, e.g. --with ema (repeatable; its settings: --set ADDON.KEY=VALUE).",
+)

@@ -27,6 +27,7 @@ def command(as_json: bool) -> None:
                 "variants: " + ", ".join(r.variants) if r.variants else "",
                 "datasets: " + ", ".join(r.datasets) if r.datasets else "",
                 "metrics: " + ", ".join(r.metrics) if r.metrics else "",
+                "add-ons: " + ", ".join(r.addons) if r.addons else "",
             ) if part
         )
         style = {"loaded": "green", "failed": "red", "disabled": "yellow"}[r.status]

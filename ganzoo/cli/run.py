@@ -10,7 +10,7 @@ import click
 from ganzoo import config as cfg
 from ganzoo.api import make_config
 from ganzoo.cli.console import print_json
-from ganzoo.cli.options import device_option, set_option
+from ganzoo.cli.options import device_option, set_option, with_option
 from ganzoo.errors import UserError
 from ganzoo.registry import get_registry
 
@@ -33,21 +33,28 @@ def prepare_run_dir(out: str | None, variant: str) -> Path:
 
 
 def resume_config(run_dir: Path, registry, name: str | None, config_file: str | None, sets: dict[str, str],
-                  profile: str | None, **options):
+                  profile: str | None, addons: tuple[str, ...] = (), **options):
     """The run's saved config with the options given now applied on top.
 
     The trainer then refuses any change the checkpoint cannot continue with (a different batch size,
-    learning rate, ...); ``--steps`` to train longer, ``--device`` or ``--set on_nan=skip`` are fine.
+    learning rate, an add-on setting, ...); ``--steps`` to train longer, ``--device`` or ``--set
+    on_nan=skip`` are fine. The run's recorded add-ons stay enabled; ``--with`` may only repeat them.
     """
     from ganzoo.engine import checkpoint as ckpt
 
     config = ckpt.resume_config(run_dir, registry)
+    file_addons = cfg.read_toml(config_file).get("addons", []) if config_file else []
+    added = [a for a in [*file_addons, *addons] if a not in config.addons]
+    if added:
+        recorded = ", ".join(config.addons) or "none"
+        raise UserError(f"cannot enable add-on {added[0]!r} when resuming (the run's add-ons: {recorded}); "
+                        "start a new run to change them")
     if name and name != config.variant:
         raise UserError(f"run {str(run_dir)!r} is a {config.variant} run, not {name}; drop NAME or pass the right folder")
     if profile and profile != config.profile:
         raise UserError(f"cannot change the profile when resuming (the run uses {config.profile!r}); start a new run to change it")
     for key, value in cfg.flatten(cfg.read_toml(config_file) if config_file else {}).items():
-        if key != "variant":
+        if key not in ("variant", "addons"):
             cfg.set_value(config, key, value)
     for key, value in sets.items():
         if key == "variant":
@@ -80,6 +87,7 @@ def has_checkpoint(run_dir: Path) -> bool:
 @click.option("--out", default=None, help="Run folder to create (default: runs/NAME-DATE-TIME).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="TOML file of config values.")
 @set_option
+@with_option
 @click.option("--profile", default=None, help="Variant profile: demo, paper, ... (default: demo on the built-in data).")
 @click.option("--seed", type=int, default=None, help="Random seed (the same seed on CPU gives the same losses).")
 @click.option("--resume", "resume", type=click.Path(file_okay=False), is_flag=False, flag_value="", default=None,
@@ -87,11 +95,11 @@ def has_checkpoint(run_dir: Path) -> bool:
                    "that folder's run if it has a checkpoint, else starts it (for jobs that may be restarted).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def command(name, dataset, data_root, steps, batch_size, image_size, device, out, config_file, sets, profile, seed, resume, quiet, as_json) -> None:
+def command(name, dataset, data_root, steps, batch_size, image_size, device, out, config_file, sets, addons, profile, seed, resume, quiet, as_json) -> None:
     """Train variant NAME; prints the run folder and the last sample grid.
 
     Settings apply in this order: the variant's paper defaults, its profile, --config, --set, then
-    the options here.
+    the options here. Add-ons act only when named: --with ADDON (ganzoo plugins lists them).
     """
     from ganzoo.engine.trainer import Trainer
 
@@ -104,7 +112,7 @@ def command(name, dataset, data_root, steps, batch_size, image_size, device, out
         run_dir = Path(resume)
         if out and Path(out) != run_dir:
             raise UserError(f"--out {out} and --resume {resume} name different folders; a resumed run continues in its own folder")
-        config = resume_config(run_dir, registry, name, config_file, cfg.parse_sets(sets), profile, dataset=dataset,
+        config = resume_config(run_dir, registry, name, config_file, cfg.parse_sets(sets), profile, addons, dataset=dataset,
                                data_root=data_root, steps=steps, batch_size=batch_size, image_size=image_size,
                                device=device, seed=seed)
         resume_from = run_dir
@@ -114,7 +122,7 @@ def command(name, dataset, data_root, steps, batch_size, image_size, device, out
         config = make_config(
             name, registry=registry, config_file=config_file, overrides=cfg.parse_sets(sets),
             dataset=dataset, data_root=data_root, steps=steps, batch_size=batch_size,
-            image_size=image_size, device=device, seed=seed, profile=profile,
+            image_size=image_size, device=device, seed=seed, profile=profile, addons=list(addons),
         )
         run_dir = prepare_run_dir(out, name)
         resume_from = None

@@ -159,7 +159,9 @@ def translate_test_images(run, n: int, direction: str | None, out_path: Path) ->
               help="Translation runs: an image file or a folder of images to translate (names are kept).")
 @click.option("--direction", type=click.Choice(list(DIRECTION_SOURCE)), default=None,
               help="Translation runs: AtoB or BtoA (default: AtoB with --input, both ways without).")
-def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direction) -> None:
+@click.option("--weights", type=click.Choice(["ema", "raw"]), default=None,
+              help="Sample the EMA (averaged) weights or the raw trained ones (default: ema when the run kept one).")
+def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direction, weights) -> None:
     """Draw N samples from the run in RUN_DIR.
 
     \b
@@ -179,7 +181,7 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
     if input_path is not None:
         direction = direction or "AtoB"
         out_path = translation_outputs(out, run_dir, Path(input_path), direction)
-        run = load(run_dir, checkpoint=checkpoint, device=device or "auto")
+        run = load(run_dir, checkpoint=checkpoint, device=device or "auto", weights=weights)
         require_translation(run, "--input")
         count = translate_files(run, Path(input_path), direction, out_path)
         status(f"{count} image(s) translated {direction} by step {run.step} of {run.variant.name}")
@@ -188,7 +190,7 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
     out_path = Path(out) if out else Path(run_dir) / "samples" / "sample.png"
     if out_path.suffix.lower() not in FORMATS:
         raise UserError(f"unsupported output {str(out_path)!r}; use a .png or .npz file name")
-    run = load(run_dir, checkpoint=checkpoint, device=device or "auto")
+    run = load(run_dir, checkpoint=checkpoint, device=device or "auto", weights=weights)
     if not out_path.parent.exists():
         raise UserError(f"output folder {str(out_path.parent)!r} does not exist; create it or choose another --out")
     if run.data_info.kind == "unpaired-images":

@@ -329,11 +329,13 @@ def run_variant(run_dir: Path | str, registry: Any) -> Any:
 
 
 def resume_config(run_dir: Path | str, registry: Any) -> Any:
-    """The resolved :class:`~ganzoo.config.RunConfig` saved in a run folder, to continue the run."""
+    """The resolved :class:`~ganzoo.config.RunConfig` saved in a run folder, to continue the run
+    (with the add-ons it recorded: a missing one is a one-line error naming its package)."""
     from ganzoo import config as cfg
+    from ganzoo.addons import run_addon_specs
 
     variant = run_variant(run_dir, registry)
-    return cfg.load_run_config(Path(run_dir) / "config.toml", variant)
+    return cfg.load_run_config(Path(run_dir) / "config.toml", variant, run_addon_specs(run_dir, registry))
 
 
 def check_resume_config(saved: Mapping[str, Any], now: Mapping[str, Any], path: Path | str) -> None:

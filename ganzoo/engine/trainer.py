@@ -14,7 +14,6 @@ hooks. A run is a folder::
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import json
 import math
@@ -32,10 +31,12 @@ from typing import Any
 import torch
 
 from ganzoo import config as cfg
+from ganzoo.addons import addon_records, run_plugins
 from ganzoo.engine import checkpoint as ckpt
-from ganzoo.engine import distributed, speed
+from ganzoo.engine import distributed, ema, speed
 from ganzoo.engine.device import seed_everything
 from ganzoo.engine.images import save_grid, save_points
+from ganzoo.engine.network_keys import check_network_keys, network_wrappers
 from ganzoo.errors import ExitCode, GanzooError, UserError
 from ganzoo.spec import DataInfo, Schedule, StepContext, VariantSpec
 
@@ -281,7 +282,8 @@ class Trainer:
         for net in self.networks.values():
             net.to(self.device)
         self.schedule = registry.schedule(self.variant, config, self.networks)
-        self.ema = {name: copy.deepcopy(self.networks[name]).requires_grad_(False) for name in self.schedule.ema}
+        self.ema_settings = {name: ema.as_settings(rule, name) for name, rule in self.schedule.ema.items()}
+        self.ema = ema.make_copies(self.networks, self.ema_settings)
         self.speed = speed.apply(config, self.device, self.networks, self.schedule, self.ema)
         # what the loss hooks see: DDP-wrapped where several processes train; self.networks stays
         # unwrapped for sampling, the EMA and checkpoints (which so load in one process)
@@ -342,6 +344,7 @@ class Trainer:
             "step": self.step,
             "networks": {k: v.state_dict() for k, v in self.networks.items()},
             "ema": {k: v.state_dict() for k, v in self.ema.items()},
+            "ema_settings": ema.record(self.ema_settings),
             "optimizers": {p.name: p.optimizer.state_dict() for p in self.schedule.players},
             "schedulers": {p.name: p.lr_scheduler.state_dict() for p in self.schedule.players if p.lr_scheduler is not None},
             "state": self.state,
@@ -351,7 +354,8 @@ class Trainer:
             # the loss sums since the last logged step, so the next logged mean is the same
             "log": {"running": dict(self._running), "count": self._count, "skipped": self.skipped_steps},
             "config": cfg.to_dict(self.config),
-            "plugins": plugin_versions(self.registry),
+            "plugins": run_plugins(self.registry, self.variant, self.config),
+            "network_wrappers": network_wrappers(self.registry, self.config),
             "torch": str(torch.__version__),
         }
 
@@ -381,6 +385,11 @@ class Trainer:
         ckpt.check_resume_config(payload.get("config", {}), cfg.to_dict(self.config), path)
         for line in ckpt.plugin_warnings(payload.get("plugins", {}), plugin_versions(self.registry)):
             print(f"ganzoo: warning: {line}", file=sys.stderr)
+        saved_ema = payload.get("ema_settings")
+        if saved_ema is not None and saved_ema != ema.record(self.ema_settings):
+            raise UserError(f"cannot change the EMA when resuming (the checkpoint {str(path)!r} has {saved_ema}, "
+                            f"asked {ema.record(self.ema_settings)}); start a new run to change it")
+        check_network_keys(self.networks, payload, path, self.registry, self.config)
         try:
             _load_modules(self.networks, payload["networks"])
             _load_modules(self.ema, payload["ema"])
@@ -450,7 +459,8 @@ class Trainer:
             "package": self.variant.package,
             "dataset": self.config.dataset,
             "data": {"kind": self.data_info.kind, "shape": list(self.data_info.shape), "num_classes": self.data_info.num_classes},
-            "plugins": plugin_versions(self.registry),
+            "plugins": run_plugins(self.registry, self.variant, self.config),
+            "addons": addon_records(self.config, self.registry),
             "torch": torch.__version__,
             "created": dt.datetime.now().isoformat(timespec="seconds"),
         }
@@ -621,14 +631,8 @@ class Trainer:
         return RunResult(self.run_dir, self.step, last_grid, self.last_checkpoint, last_losses)
 
     def _update_ema(self) -> None:
-        for name, ema_net in self.ema.items():
-            decay = self.schedule.ema[name]
-            with torch.no_grad():
-                src = list(self.networks[name].parameters())
-                dst = list(ema_net.parameters())
-                torch._foreach_lerp_(dst, src, 1.0 - decay)
-                for b_dst, b_src in zip(ema_net.buffers(), self.networks[name].buffers(), strict=True):
-                    b_dst.copy_(b_src)
+        images = self.config.batch_size * self.ddp.world_size
+        ema.update(self.ema, self.networks, self.ema_settings, self.step, images)
 
     # -- signals and divergence -----------------------------------------------------------------
 

@@ -69,6 +69,7 @@ def ganzoo_variants():
             data_kind="labelled-images",
             params=CGANParams,
             default_dataset="mnist",
+            roles={"generator": ("generator",), "discriminator": ("discriminator",)},
             profiles={
                 # About 5 minutes on a 2-core CPU: 28 px MNIST, half the DCGAN widths, a row per digit.
                 "demo": {

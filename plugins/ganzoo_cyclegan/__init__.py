@@ -81,6 +81,7 @@ def ganzoo_variants():
             data_kind="unpaired-images",
             params=CycleGANParams,
             default_dataset="digits-styles",
+            roles={"generator": ("generator_AB", "generator_BA"), "discriminator": ("discriminator_A", "discriminator_B")},
             profiles={"demo": DEMO_PROFILE, "paper": PAPER_PROFILE},
             generator="generator_AB",
         )

@@ -50,6 +50,7 @@ def ganzoo_variants():
             data_kind="images",
             params=DCGANParams,
             default_dataset="mnist",
+            roles={"generator": ("generator",), "discriminator": ("discriminator",)},
             profiles={
                 # About 5 minutes on a 2-core CPU: MNIST at 32 px, half the reference widths.
                 "demo": {

@@ -40,6 +40,7 @@ def ganzoo_variants():
             accepts=("labelled-images", "points"),
             params=GANParams,
             default_dataset="mnist",
+            roles={"generator": ("generator",), "discriminator": ("discriminator",)},
             profiles={"demo": {"steps": 12000, "batch_size": 64, "sample_every": 1000, "checkpoint_every": 2000}},
         )
     ]

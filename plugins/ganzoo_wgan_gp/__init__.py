@@ -56,6 +56,7 @@ def ganzoo_variants():
             accepts=("labelled-images", "points"),
             params=WGANGPParams,
             default_dataset="mnist",
+            roles={"generator": ("generator",), "discriminator": ("critic",)},
             profiles={
                 # The paper's toy code (gan_toy.py) for ring8 / grid25: batch 256, λ = 0.1 ("smaller
                 # lambda makes things faster for toy tasks") and Adam(1e-4, 0.5, 0.9) as the code sets it.

@@ -58,6 +58,7 @@ def ganzoo_variants():
             accepts=("labelled-images", "points"),
             params=LSGANParams,
             default_dataset="mnist",
+            roles={"generator": ("generator",), "discriminator": ("discriminator",)},
             profiles={
                 "demo": {"steps": 3000, "batch_size": 64, "model.width": 32, "sample_every": 500,
                          "checkpoint_every": 1000},

@@ -66,9 +66,10 @@ def check_network_keys(networks: Mapping[str, Any], payload: Mapping[str, Any], 
             package = suspects[0]
             addons = _addons_of(registry, package)
             what = f"add-on {', '.join(addons)} ({package})" if addons else f"plugin package {package}"
-            fix = (f"the run was trained with {what}: install and enable it again" if trained_with else
-                   f"the run was trained without {what}: block it with GANZOO_DISABLE_PLUGINS or uninstall it")
-            cause = f"the networks are wrapped differently by {what}; {fix}"
+            cause = (f"the run was trained with {what} wrapping them, which does not now: install and enable it again"
+                     if trained_with else
+                     f"{what} wraps them now but did not when the run was trained: block it with "
+                     "GANZOO_DISABLE_PLUGINS or uninstall it")
         else:
             cause = (f"no wrapping plugin changed between then and now; the checkpoint was written by another "
                      f"version of {payload.get('package') or 'the variant'}")

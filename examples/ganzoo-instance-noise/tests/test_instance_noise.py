@@ -78,3 +78,18 @@ def test_ganzoo_lists_the_addon_with_its_package_name():
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
     assert rows["instance-noise"]["package"] == "ganzoo-instance-noise"
     assert rows["instance-noise"]["settings"] == {"std": 0.1, "anneal_steps": 0}
+
+
+def test_the_noise_anneals_with_the_training_step(tmp_path):
+    config = tiny("instance-noise", **{"instance-noise.std": "0.5", "instance-noise.anneal_steps": "2"})
+    trainer = Trainer(config, get_registry(), run_dir=tmp_path / "run", quiet=True)
+    trainer.build()
+    seen = []
+    trainer.networks["discriminator"].register_forward_pre_hook(lambda m, args: seen.append(args[0].detach()))
+    ctx = trainer.context()
+    real = ctx.next_batch()["real"]
+    ctx.draw_batch = lambda: {"real": real}
+    for _ in range(3):
+        trainer.train_iteration(ctx)
+    stds = [(seen[i] - real).std().item() for i in (0, 3, 6)]  # the real batch of steps 0, 1, 2
+    assert stds[0] == pytest.approx(0.5, rel=0.15) and stds[1] == pytest.approx(0.25, rel=0.15) and stds[2] == 0.0

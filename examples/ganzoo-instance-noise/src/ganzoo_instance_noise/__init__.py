@@ -19,6 +19,7 @@ works for any variant, CycleGAN's two discriminators included.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from ganzoo import AddonSpec, Paper, hookimpl
@@ -75,8 +76,8 @@ class NoisyInput:
         return (args[0] + std * torch.randn_like(args[0]), *args[1:])
 
 
-#: The hooks of the networks built for the run that is training (one run per process at a time).
-_hooks: list[NoisyInput] = []
+#: The hook of every discriminator this add-on acts on, by network (forgotten with the network).
+_hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @hookimpl(wrapper=True)
@@ -87,17 +88,18 @@ def ganzoo_networks(variant, config, data):
     settings = config.addons[NAME]
     if settings.std < 0 or settings.anneal_steps < 0:
         raise UserError(f"bad {NAME} settings: std and anneal_steps must be 0 or more")
-    _hooks.clear()
     for name in networks_of(variant, networks, "discriminator", addon=NAME):
         hook = NoisyInput(settings)
         networks[name].register_forward_pre_hook(hook)
-        _hooks.append(hook)
+        _hooks[networks[name]] = hook
     return networks
 
 
 @hookimpl(wrapper=True)
 def ganzoo_train_step(ctx):
     if NAME in ctx.config.addons:
-        for hook in _hooks:
-            hook.step = ctx.step
+        for name in networks_of(ctx.variant, ctx.networks, "discriminator"):
+            network = getattr(ctx.networks[name], "module", ctx.networks[name])  # unwrap DistributedDataParallel
+            if network in _hooks:
+                _hooks[network].step = ctx.step
     return (yield)

@@ -67,3 +67,29 @@ def test_the_guides_dataset_and_metric_example_plugs_in_and_measures(site, tmp_p
     untrained = metric.compute(ganzoo.load(result.run_dir, device="cpu"), n=1000)["distance_to_spiral"]
     assert on_spiral < 0.03  # the data itself lies within its noise (0.02) of the curve
     assert untrained > 5 * on_spiral, (on_spiral, untrained)
+
+
+def test_the_guides_addon_example_acts_only_in_runs_that_name_it(site):
+    import torch
+
+    source = re.search(r"<!-- example: ganzoo_flip -->\n```python\n(.*?)```", guide(), re.S).group(1)
+    install_fake_distribution(site, "ganzoo-flip", "0.1.0", {"ganzoo_flip": source}, {"flip": "ganzoo_flip"})
+    reset_registry()
+    registry = get_registry()
+    assert registry.addon("flip").package == "ganzoo-flip"
+    spec = registry.variant("cyclegan")
+    images = torch.arange(24.0).repeat(4, 1, 24, 1)  # 4 images whose columns count 0..23
+
+    def discriminator_inputs(**options):
+        overrides = {"model.generator_width": "4", "model.discriminator_width": "4", **options.pop("overrides", {})}
+        config = make_config("cyclegan", registry=registry, image_size=24, overrides=overrides, **options)
+        networks = registry.networks(spec, config, ganzoo.DataInfo("unpaired-images", (1, 24, 24)))
+        seen = []
+        for name in ("discriminator_A", "discriminator_B"):
+            networks[name].register_forward_hook(lambda m, args, out: seen.append(args[0]))
+            networks[name].train()(images)
+        return seen
+
+    assert all(torch.equal(x, images) for x in discriminator_inputs())  # installed, not named: untouched
+    flipped = discriminator_inputs(addons=["flip"], overrides={"flip.p": "1.0"})
+    assert len(flipped) == 2 and all(torch.equal(x, images.flip(-1)) for x in flipped)

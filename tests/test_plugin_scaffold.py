@@ -98,13 +98,25 @@ def test_ganzoo_list_and_plugins_show_the_installed_plugin_and_where_it_loads_fr
 @pytest.mark.parametrize(("name", "says"), [
     ("My_GAN", "bad plugin name 'My_GAN': use lower-case letters and digits"),
     ("ganzoo-mine", "give the variant name, not the package name: ganzoo new-plugin mine"),
-    ("gan", "a variant named 'gan' is already installed"),
+    ("gan", "a variant or add-on named 'gan' is already installed"),
+    ("ema", "a variant or add-on named 'ema' is already installed"),
 ])
 def test_a_bad_or_taken_name_is_one_line_exit_2_and_nothing_written(tmp_path, name, says):
     result = CliRunner().invoke(cli, ["new-plugin", name, "--dir", str(tmp_path / "out")])
     assert result.exit_code == 2
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and says in errors[0] and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_name_whose_package_is_installed_is_refused(site, tmp_path):
+    from fakeplugins import install_fake_distribution
+
+    install_fake_distribution(site, "ganzoo_Sharpen", "1.0", {"sharpen_plugin": '"""declares nothing"""\n'},
+                              {"sharp": "sharpen_plugin"})
+    result = CliRunner().invoke(cli, ["new-plugin", "sharpen", "--dir", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "error: a package named ganzoo-sharpen is already installed (pip show ganzoo-sharpen)" in result.output
     assert not (tmp_path / "out").exists()
 
 

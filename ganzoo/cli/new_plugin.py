@@ -42,7 +42,19 @@ def names_for(name: str) -> dict[str, str]:
     }
 
 
-def check_name(name: str, installed: set[str]) -> None:
+def _canonical(package: str) -> str:
+    """A distribution name as pip compares them (PEP 503): ``Ganzoo_EMA`` is ``ganzoo-ema``."""
+    return re.sub(r"[-_.]+", "-", package).lower()
+
+
+def installed_packages() -> set[str]:
+    """The canonical names of every installed distribution."""
+    import importlib.metadata as metadata
+
+    return {_canonical(dist.metadata["Name"] or "") for dist in metadata.distributions()}
+
+
+def check_name(name: str, installed: set[str], packages: set[str] = frozenset()) -> None:
     if name.startswith("ganzoo-"):
         raise UserError(f"give the variant name, not the package name: ganzoo new-plugin {name[len('ganzoo-'):]} "
                         f"(the package will be called {name})")
@@ -50,7 +62,10 @@ def check_name(name: str, installed: set[str]) -> None:
         raise UserError(f"bad plugin name {name!r}: use lower-case letters and digits, words joined by '-' "
                         "(e.g. ganzoo new-plugin my-gan)")
     if name in installed:
-        raise UserError(f"a variant named {name!r} is already installed (ganzoo list); choose another name")
+        raise UserError(f"a variant or add-on named {name!r} is already installed (ganzoo list); choose another name")
+    if _canonical(f"ganzoo-{name}") in packages:
+        raise UserError(f"a package named ganzoo-{name} is already installed (pip show ganzoo-{name}); "
+                        "choose another name")
 
 
 def render(text: str, names: dict[str, str]) -> str:
@@ -75,13 +90,14 @@ def _copy_tree(source: Traversable, target: Path, names: dict[str, str]) -> list
     return written
 
 
-def create_plugin(name: str, directory: Path, installed: set[str] = frozenset()) -> tuple[Path, list[Path]]:
+def create_plugin(name: str, directory: Path, installed: set[str] = frozenset(),
+                  packages: set[str] = frozenset()) -> tuple[Path, list[Path]]:
     """Write the package ``ganzoo-NAME`` into ``directory``; return its folder and files.
 
     Raises :class:`UserError` for a bad or taken name, an existing non-empty target folder, or a
     folder that cannot be written; nothing is left behind in those cases.
     """
-    check_name(name, installed)
+    check_name(name, installed, packages)
     names = names_for(name)
     target = directory / names["dist"]
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -114,16 +130,17 @@ def command(name: str, directory: str, as_json: bool) -> None:
 
     \b
     ganzoo new-plugin my-gan --dir ~/code
-    cd ~/code/ganzoo-my-gan && pip install -e . && pytest && ganzoo run my-gan
+    cd ~/code/ganzoo-my-gan && pip install -e ".[test]" && pytest && ganzoo run my-gan
     """
     from ganzoo.registry import get_registry
 
-    installed = set(get_registry().variants())
-    target, files = create_plugin(name, Path(directory), installed)
+    registry = get_registry()
+    installed = set(registry.variants()) | set(registry.addons())
+    target, files = create_plugin(name, Path(directory), installed, installed_packages())
     if as_json:
         print_json({"name": name, "package": target.name, "path": str(target), "files": [str(f) for f in files]})
         return
     click.echo(f"created {target}")
     for path in files:
         click.echo(f"  {path.relative_to(target)}")
-    status(f"next: cd {target} && pip install -e . && pytest && ganzoo run {name}")
+    status(f"next: cd {target} && pip install -e \".[test]\" && pytest && ganzoo run {name}")

@@ -43,6 +43,9 @@ class DataConfig:
     #: Keep the whole dataset as one tensor on the training device when it has at most this many
     #: samples (faster than a DataLoader for MNIST-sized data).
     max_in_memory: int = 200_000
+    #: Train on the first N samples only (0: all), to study data-scarce training (e.g. 500 digits);
+    #: MNIST and the torchvision datasets. Metrics still compare against the whole dataset.
+    limit: int = 0
 
 
 #: ``auto`` is ``fast`` on CUDA and ``eager`` elsewhere.
@@ -395,6 +398,8 @@ def validate(config: RunConfig) -> None:
         raise UserError(f"bad value {config.image_size} for image_size: expected 0 or more")
     if config.keep_checkpoints < 1:
         raise UserError("bad value for keep_checkpoints: expected at least 1")
+    if config.data.limit < 0:
+        raise UserError(f"bad value {config.data.limit} for data.limit: expected 0 (all) or a number of samples")
     if config.data.split not in ("", "train", "test"):
         raise UserError(f"bad value {config.data.split!r} for data.split: expected 'train' or 'test'")
     device = config.device

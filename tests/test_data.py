@@ -152,3 +152,21 @@ def test_bad_image_folders_are_one_line_errors(tmp_path, setup):
         build("folder", data_root=root)
     message = str(info.value)
     assert {"missing": "does not exist", "empty": "holds no images", "unreadable": "broken.png"}[setup] in message
+
+
+def test_data_limit_trains_on_the_first_n_digits_and_metrics_see_them_all():
+    from ganzoo.metrics.reference import build_source
+
+    registry = get_registry()
+    full = registry.dataset("mnist").build(make_config("dcgan", registry=registry))
+    config = make_config("dcgan", registry=registry, overrides={"data.limit": "500"})
+    limited = registry.dataset("mnist").build(config)
+    assert len(limited) == 500 and limited.info.size == 500
+    assert torch.equal(limited.tensors["real"], full.tensors["real"][:500])
+
+    class Run:  # what the metrics receive: its config says 500, the reference is all 10,000
+        pass
+
+    run = Run()
+    run.config, run.registry = config, registry
+    assert len(build_source(run)) == 10_000 and config.data.limit == 500

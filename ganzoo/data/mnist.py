@@ -56,7 +56,12 @@ def convert_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 def image_source(images: torch.Tensor, labels: torch.Tensor | None, config, num_classes: int) -> TensorSource:
-    """A labelled-image TensorSource at the configured size from uint8 NCHW images."""
+    """A labelled-image TensorSource at the configured size from uint8 NCHW images (the first
+    ``data.limit`` of them when that is set)."""
+    limit = getattr(config.data, "limit", 0)
+    if limit:
+        images = images[:limit]
+        labels = None if labels is None else labels[:limit]
     if config.image_size:
         images = resize_uint8(images, config.image_size)
     images = convert_channels(images, config.data.channels)

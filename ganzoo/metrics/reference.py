@@ -8,6 +8,7 @@ folder (shared by every run on that data), else in the run folder's ``eval/``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -21,10 +22,16 @@ CACHE_FOLDER = ".ganzoo-reference"
 
 
 def build_source(run):
-    """The run's data source, built from its resolved config as training built it (once per run)."""
+    """The run's data source, built from its resolved config as training built it (once per run),
+    but whole: a run trained on ``data.limit`` samples is compared with the full dataset, as
+    data-efficient GAN papers measure (Zhao et al. 2020, section 4; Karras et al. 2020, section 3)."""
     source = getattr(run, "_metric_source", None)
     if source is None:
-        source = run.registry.dataset(run.config.dataset).build(run.config)
+        config = run.config
+        if getattr(config.data, "limit", 0):
+            config = copy.deepcopy(config)
+            config.data.limit = 0
+        source = run.registry.dataset(config.dataset).build(config)
         run._metric_source = source
     return source
 

@@ -174,3 +174,30 @@ def test_a_run_trained_with_a_wrapping_plugin_names_it_when_it_is_gone(tmp_path)
     assert result.exit_code == 2
     assert result.stderr.strip().endswith("the run was trained with plugin package always-sn wrapping them, which "
                                           "does not now: install and enable it again")
+
+
+def test_an_augmented_penalty_input_still_takes_the_eager_path_of_a_compiled_network(monkeypatch):
+    """torch.compile has no double backward: the interpolates of a gradient penalty run eagerly, also
+    once DiffAugment has turned them into a non-leaf tensor (checked without compiling)."""
+    from ganzoo.engine import speed
+    from ganzoo_addons.diffaugment import DiffAugmentSettings, augment_input
+
+    paths = []
+
+    class Critic(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(64, 1)
+
+        def forward(self, x):
+            paths.append("forward")
+            return self.linear(x.flatten(1))
+
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: lambda *a, **k: paths.append("compiled") or fn(*a, **k))
+    critic = Critic().train()
+    speed.compile_network(critic)
+    critic.register_forward_pre_hook(augment_input(DiffAugmentSettings()))
+    critic(torch.randn(2, 1, 8, 8))  # a real batch: compiled
+    critic(torch.randn(2, 1, 8, 8, requires_grad=True))  # a penalty's interpolates: eager
+    critic(torch.randn(2, 1, 8, 8))
+    assert paths == ["compiled", "forward", "forward", "compiled", "forward"]

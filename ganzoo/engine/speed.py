@@ -36,6 +36,8 @@ from torch import nn
 COMPILE_BACKEND = "inductor"
 
 _EAGER_ATTRIBUTE = "_ganzoo_eager_forward"
+#: Set on a module by :func:`eager_next_call`: its next call with gradients enabled runs eagerly.
+_EAGER_NEXT_ATTRIBUTE = "_ganzoo_eager_next_call"
 
 
 def fast_enabled(config: Any, device: torch.device) -> bool:
@@ -107,12 +109,22 @@ def compile_network(module: nn.Module, mode: str | None = None) -> None:
     compiled = torch.compile(eager, backend=COMPILE_BACKEND, mode=mode)
 
     def forward(*args: Any, **kwargs: Any) -> Any:
-        if torch.is_grad_enabled() and _wants_input_grad(args, kwargs):
+        eager_next = module.__dict__.pop(_EAGER_NEXT_ATTRIBUTE, False)
+        if torch.is_grad_enabled() and (eager_next or _wants_input_grad(args, kwargs)):
             return eager(*args, **kwargs)
         return compiled(*args, **kwargs)
 
     setattr(module, _EAGER_ATTRIBUTE, eager)
     module.forward = forward  # instance attribute: nn.Module.__call__ (and its hooks) stay in place
+
+
+def eager_next_call(module: nn.Module) -> None:
+    """Make ``module``'s next call run eagerly even if it was compiled.
+
+    For a forward pre-hook that transforms a penalty's input (DiffAugment on the interpolates of a
+    gradient penalty): the network then receives a non-leaf tensor, which the leaf test above
+    cannot tell from an ordinary fake batch, yet the call still needs a double backward."""
+    setattr(module, _EAGER_NEXT_ATTRIBUTE, True)
 
 
 def eager_forward(module: nn.Module) -> Callable[..., Any]:

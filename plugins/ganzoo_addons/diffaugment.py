@@ -4,7 +4,8 @@ Every discriminator the variant declares (``VariantSpec.roles``) gets a forward 
 augments its image input while the network trains: real and generated batches alike, and the
 interpolates of a gradient penalty or the reals of an R1 penalty too, since they go through the same
 call. The operations are differentiable (:mod:`ganzoo.parts.augment`), so the generator's gradient
-passes through them. Sampling never calls a discriminator and networks are in eval mode there, so
+passes through them; in fast mode a penalty's augmented input still takes the network's eager
+(uncompiled) path, which its double backward needs. Sampling never calls a discriminator and networks are in eval mode there, so
 samples are never augmented. Wrapping by hook keeps the checkpoint keys unchanged.
 """
 
@@ -45,6 +46,7 @@ def ganzoo_addons():
 
 def augment_input(settings: DiffAugmentSettings):
     """A forward pre-hook that augments the first (image) argument of a training discriminator."""
+    from ganzoo.engine.speed import eager_next_call
     from ganzoo.parts import augment
 
     policy = augment.parse_policy(settings.policy)
@@ -52,6 +54,8 @@ def augment_input(settings: DiffAugmentSettings):
     def hook(module, args):
         if not module.training or not args or getattr(args[0], "dim", lambda: 0)() != 4:
             return None
+        if args[0].requires_grad and args[0].is_leaf:  # a penalty's input: it needs a double backward
+            eager_next_call(module)
         images = augment.diff_augment(args[0], policy, translation_ratio=settings.translation_ratio,
                                       cutout_ratio=settings.cutout_ratio)
         return (images, *args[1:])

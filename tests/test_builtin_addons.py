@@ -179,8 +179,9 @@ def test_a_run_trained_with_a_wrapping_plugin_names_it_when_it_is_gone(tmp_path)
 def test_an_augmented_penalty_input_still_takes_the_eager_path_of_a_compiled_network(monkeypatch):
     """torch.compile has no double backward: the interpolates of a gradient penalty run eagerly, also
     once DiffAugment has turned them into a non-leaf tensor (checked without compiling)."""
-    from ganzoo.engine import speed
     from ganzoo_addons.diffaugment import DiffAugmentSettings, augment_input
+
+    from ganzoo.engine import speed
 
     paths = []
 

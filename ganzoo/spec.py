@@ -215,7 +215,8 @@ class StepContext:
     data, ``A`` and ``B`` for unpaired data. ``cache`` lives for one training iteration, so that
     a variant can compute its fakes once in the first player's loss and reuse them in the next
     (as the reference implementations do). ``state`` lives for the whole run and is saved in
-    checkpoints (tensors or plain values only), e.g. CycleGAN's image pools.
+    checkpoints (tensors or plain values only), e.g. CycleGAN's image pools. ``config.addons`` holds
+    the settings of the add-ons the run enabled, by name.
     """
 
     variant: VariantSpec

@@ -133,3 +133,31 @@ def test_weights_ema_on_a_run_without_an_average_is_one_line(tmp_path):
     assert ganzoo(*run_args(run_dir)).exit_code == 0
     result = ganzoo("sample", str(run_dir), "--weights", "ema", "--out", str(tmp_path / "s.png"))
     assert result.exit_code == 2 and "kept no EMA of its weights; use --weights raw" in result.stderr
+
+
+def test_a_ramped_up_average_resumes_exactly(tmp_path):
+    """StyleGAN2's ramp-up makes the decay depend on the step: a resumed run must pick it up where
+    the stopped one was, to the bit (CPU)."""
+    from reliability_helpers import SignalAfterStep, assert_same
+
+    from ganzoo.api import make_config, train
+    from ganzoo.engine.trainer import Interrupted, Trainer
+
+    registry = get_registry()
+
+    def config():
+        values = {**QUIET_RUN, **TINY["gan"], "ema.half_life_kimg": 0.05, "ema.rampup": 0.5}
+        options = {k: values.pop(k) for k in ("dataset", "batch_size")}
+        return make_config("gan", registry=registry, addons=["ema"], steps=6,
+                           overrides={k: str(v) for k, v in values.items()}, **options)
+
+    Trainer(config(), registry, run_dir=tmp_path / "reference", quiet=True).train()
+    registry.register(SignalAfterStep(3), name="stop-after-step")
+    with pytest.raises(Interrupted):
+        Trainer(config(), registry, run_dir=tmp_path / "resumed", quiet=True).train()
+    registry.unregister("stop-after-step")
+    train("gan", resume=tmp_path / "resumed", registry=registry)
+    final = [ckpt.load_checkpoint(tmp_path / name / "checkpoints" / ckpt.checkpoint_name(6))
+             for name in ("reference", "resumed")]
+    assert_same(final[0]["ema"], final[1]["ema"], "ema")
+    assert final[1]["ema_settings"]["generator"]["rampup"] == 0.5

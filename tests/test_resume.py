@@ -78,7 +78,7 @@ class GeneratorEMA:
 
 def test_ema_weights_resume_exactly(tmp_path):
     registry = get_registry()
-    registry.register(GeneratorEMA(), name="ema")
+    registry.register(GeneratorEMA(), name="generator-ema")
     Trainer(tiny_config("gan", registry, STEPS), registry, run_dir=tmp_path / "reference", quiet=True).train()
     registry.register(SignalAfterStep(STOP), name="stop-after-step")
     with pytest.raises(Interrupted):

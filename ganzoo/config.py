@@ -44,7 +44,7 @@ class DataConfig:
     #: samples (faster than a DataLoader for MNIST-sized data).
     max_in_memory: int = 200_000
     #: Train on the first N samples only (0: all), to study data-scarce training (e.g. 500 digits);
-    #: MNIST and the torchvision datasets. Metrics still compare against the whole dataset.
+    #: MNIST and the torchvision datasets (others refuse it). Metrics compare with the whole dataset.
     limit: int = 0
 
 

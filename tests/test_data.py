@@ -170,3 +170,11 @@ def test_data_limit_trains_on_the_first_n_digits_and_metrics_see_them_all():
     run = Run()
     run.config, run.registry = config, registry
     assert len(build_source(run)) == 10_000 and config.data.limit == 500
+
+
+@pytest.mark.parametrize("dataset", ["ring8", "digits-styles"])
+def test_data_limit_on_a_dataset_that_cannot_honour_it_is_one_line(dataset):
+    config = make_config("cyclegan" if dataset == "digits-styles" else "gan", dataset=dataset,
+                         overrides={"data.limit": "500"})
+    with pytest.raises(UserError, match=f"data.limit is not supported by dataset '{dataset}'"):
+        get_registry().dataset(dataset).build(config)

@@ -85,6 +85,16 @@ class DataSource:
         self._resumed_global_batch = int(state.get("global_batch", 0))
 
 
+def refuse_limit(config: Any, dataset: str) -> None:
+    """``data.limit`` is honoured by the image tensors of MNIST and the torchvision datasets; any
+    other dataset says so instead of silently training on all of its data."""
+    if getattr(config.data, "limit", 0):
+        from ganzoo.errors import UserError
+
+        raise UserError(f"data.limit is not supported by dataset {dataset!r}; use it with mnist, fashion-mnist "
+                        "or cifar10, or drop --set data.limit")
+
+
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
     """uint8 images in [0, 255] to float in [-1, 1]."""
     return images.float().div_(127.5).sub_(1.0)

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from ganzoo.data.source import TensorSource
+from ganzoo.data.source import TensorSource, refuse_limit
 from ganzoo.spec import DataInfo
 
 POINTS = 100_000
@@ -39,6 +39,7 @@ def sample_mixture(name: str, n: int, generator: torch.Generator) -> tuple[torch
 
 
 def build(name: str, config) -> TensorSource:
+    refuse_limit(config, name)
     generator = torch.Generator().manual_seed(config.seed)
     points, modes = sample_mixture(name, POINTS, generator)
     means, std = mixture(name)

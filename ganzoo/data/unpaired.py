@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ganzoo.data.source import LoaderSource, TensorSource, resize_uint8
+from ganzoo.data.source import LoaderSource, TensorSource, refuse_limit, resize_uint8
 from ganzoo.errors import UserError
 from ganzoo.spec import DataInfo
 
@@ -120,6 +120,7 @@ def digit_styles(split: str = "train") -> dict[str, torch.Tensor]:
 
 def build_digit_styles(config) -> TensorSource:
     """``digits-styles`` at ``image_size`` (28 px by default), grey or (``data.channels = 3``) RGB."""
+    refuse_limit(config, "digits-styles")
     data = digit_styles("test" if config.data.split == "test" else "train")
     size = config.image_size or DIGIT_SIZE
     channels = config.data.channels or 1
@@ -243,6 +244,7 @@ def read_images(path: Path, channels: int, size: int) -> tuple[torch.Tensor, lis
 def build_folder(config) -> UnpairedFolderSource:
     """``unpaired-folder`` at ``data.root``: the train (or, with ``data.split = test``, test) domains at
     ``image_size`` (256 px by default, the paper's), RGB unless ``data.channels = 1``."""
+    refuse_limit(config, "unpaired-folder")
     if not config.data.root:
         raise UserError("the unpaired-folder dataset needs a path; pass --data-root DIR holding trainA/ and trainB/")
     root = Path(os.path.expanduser(config.data.root))

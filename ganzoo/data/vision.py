@@ -93,7 +93,9 @@ def build_folder(config):
     """An ImageFolder (classes from sub-folders) at ``data.root``, read through a DataLoader."""
     from torchvision.datasets import ImageFolder
 
-    from ganzoo.data.source import LoaderSource
+    from ganzoo.data.source import LoaderSource, refuse_limit
+
+    refuse_limit(config, "folder")
     from ganzoo.spec import DataInfo
 
     if not config.data.root:

@@ -1,4 +1,4 @@
-"""ganzoo's core plugin: the built-in datasets and metrics, the training step and the default sampler.
+"""ganzoo's core plugin: the built-in datasets, metrics and adversarial losses, the training step and the default sampler.
 
 It is registered through the entry point ``core`` in the group ``ganzoo`` like any other plugin, and
 answers last (``trylast``) where a variant may want to answer first.
@@ -85,6 +85,13 @@ def ganzoo_metrics():
         MetricSpec("class-accuracy", "share of conditional samples the digit classifier reads as the asked class", ("labelled-images",), partial(_metric, "digit_metrics", "class_accuracy"), datasets=_DIGITS),
         MetricSpec("digit-preservation", "share of translated digits the classifier still reads as the input's digit", ("unpaired-images",), partial(_metric, "digit_metrics", "digit_preservation"), datasets=_DIGITS),
     ]
+
+
+@hookimpl
+def ganzoo_adversarial_losses():
+    from ganzoo.parts.losses import BUILTIN_LOSSES
+
+    return list(BUILTIN_LOSSES)
 
 
 @hookimpl(trylast=True)

@@ -49,6 +49,10 @@ def make_config(
         embedded_datasets=embedded_datasets(registry),
     )
     registry.dataset(config.dataset)  # unknown dataset: a clear error now, not mid-build
+    if isinstance(getattr(config.model, "loss", None), str):  # an adversarial loss by name
+        from ganzoo.parts.losses import adversarial_loss
+
+        adversarial_loss(config.model.loss, registry)
     return config
 
 

@@ -59,17 +59,19 @@ _IMAGES = ("images", "labelled-images", "unpaired-images")
 _DIGITS = ("mnist", "digits-styles")
 
 
+# The shapes are the data's own (``--image-size`` and ``data.channels`` change them as they change the
+# data); the folder's classes are its sub-folders, known only from the files (-1).
 @hookimpl
 def ganzoo_datasets():
     return [
-        DatasetSpec("mnist", "MNIST digits, 28 px; the 10,000 test digits ship with ganzoo (no download)", "labelled-images", _mnist, embedded=True),
-        DatasetSpec("fashion-mnist", "Fashion-MNIST, 28 px (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "FashionMNIST")),
-        DatasetSpec("cifar10", "CIFAR-10, 32 px colour (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "CIFAR10")),
-        DatasetSpec("folder", "an image folder (--data-root; one sub-folder per class)", "labelled-images", _folder),
-        DatasetSpec("unpaired-folder", "two unpaired image domains in CycleGAN's trainA/ trainB/ testA/ testB/ layout (--data-root)", "unpaired-images", partial(_unpaired, "build_folder")),
-        DatasetSpec("digits-styles", "handwritten (embedded MNIST) vs typeset digits drawn with Pillow's font, unpaired (no download)", "unpaired-images", partial(_unpaired, "build_digit_styles"), embedded=True),
-        DatasetSpec("ring8", "8 Gaussians on the unit circle, std 0.01 (PacGAN's 2-D ring)", "points", partial(_toy, "ring8"), embedded=True),
-        DatasetSpec("grid25", "25 Gaussians on a 5×5 grid, std 0.05 (PacGAN's 2-D grid)", "points", partial(_toy, "grid25"), embedded=True),
+        DatasetSpec("mnist", "MNIST digits, 28 px; the 10,000 test digits ship with ganzoo (no download)", "labelled-images", _mnist, embedded=True, shape=(1, 28, 28), num_classes=10),
+        DatasetSpec("fashion-mnist", "Fashion-MNIST, 28 px (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "FashionMNIST"), shape=(1, 28, 28), num_classes=10),
+        DatasetSpec("cifar10", "CIFAR-10, 32 px colour (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "CIFAR10"), shape=(3, 32, 32), num_classes=10),
+        DatasetSpec("folder", "an image folder (--data-root; one sub-folder per class)", "labelled-images", _folder, shape=(3, 64, 64), num_classes=-1),
+        DatasetSpec("unpaired-folder", "two unpaired image domains in CycleGAN's trainA/ trainB/ testA/ testB/ layout (--data-root)", "unpaired-images", partial(_unpaired, "build_folder"), shape=(3, 256, 256)),
+        DatasetSpec("digits-styles", "handwritten (embedded MNIST) vs typeset digits drawn with Pillow's font, unpaired (no download)", "unpaired-images", partial(_unpaired, "build_digit_styles"), embedded=True, shape=(1, 28, 28)),
+        DatasetSpec("ring8", "8 Gaussians on the unit circle, std 0.01 (PacGAN's 2-D ring)", "points", partial(_toy, "ring8"), embedded=True, shape=(2,)),
+        DatasetSpec("grid25", "25 Gaussians on a 5×5 grid, std 0.05 (PacGAN's 2-D grid)", "points", partial(_toy, "grid25"), embedded=True, shape=(2,)),
     ]
 
 

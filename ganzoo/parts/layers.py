@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -115,12 +117,19 @@ class ProjectionHead(nn.Module):
     over the spatial positions, as the authors' code (``SNResNetProjectionDiscriminator``) does.
 
     Unconditional when ``num_classes`` is 0: then only ψ(h), the SNGAN discriminator's output layer.
+    ``bias``: SNGAN's code has none on ψ, StudioGAN's SAGAN has one. ``initialise`` is called on the
+    linear layer and the embedding before spectral norm is applied to them.
     """
 
-    def __init__(self, features: int, num_classes: int = 0, spectral: bool = True) -> None:
+    def __init__(self, features: int, num_classes: int = 0, spectral: bool = True, bias: bool = True,
+                 initialise: Callable[[nn.Module], None] | None = None) -> None:
         super().__init__()
-        self.linear = nn.Linear(features, 1)
+        self.linear = nn.Linear(features, 1, bias=bias)
         self.embedding = nn.Embedding(num_classes, features) if num_classes else None
+        if initialise is not None:
+            initialise(self.linear)
+            if self.embedding is not None:
+                initialise(self.embedding)
         if spectral:
             spectral_norm(self.linear)
             if self.embedding is not None:

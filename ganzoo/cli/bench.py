@@ -62,8 +62,8 @@ def command(names, device, batch_size, image_size, shape, classes, steps, warmup
     images/s with the real data pipeline.
     """
     from ganzoo.bench import run_benchmarks
-    from ganzoo.data.declared import parse_shape
     from ganzoo.bench.report import markdown, table
+    from ganzoo.data.declared import parse_shape
 
     if out_file is not None:
         parent = Path(out_file).resolve().parent

@@ -83,8 +83,9 @@ def ganzoo_variants():
 def ganzoo_networks(variant, config, data):
     if variant.name != NAME:
         return None
-    from ganzoo.errors import UserError
     from ganzoo_sngan.networks import ResNetDiscriminator, ResNetGenerator
+
+    from ganzoo.errors import UserError
 
     p = config.model
     try:
@@ -119,9 +120,9 @@ def ganzoo_losses(variant, player, ctx):
     if variant.name != NAME:
         return None
     import torch
+    from ganzoo_sngan import draw
 
     from ganzoo.parts.losses import adversarial_loss
-    from ganzoo_sngan import draw
 
     p = ctx.config.model
     G, D = ctx.networks["generator"], ctx.networks["discriminator"]

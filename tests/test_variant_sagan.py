@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -12,7 +13,12 @@ from click.testing import CliRunner
 import ganzoo
 from ganzoo.api import make_config
 from ganzoo.cli.main import cli
-from ganzoo.parts.layers import ConditionalBatchNorm2d, ProjectionHead, SelfAttention, is_spectrally_normalised
+from ganzoo.parts.layers import (
+    ConditionalBatchNorm2d,
+    ProjectionHead,
+    SelfAttention,
+    is_spectrally_normalised,
+)
 from ganzoo.registry import get_registry
 
 #: A short CPU run of narrow networks at 16 px (800 steps reached 0.86 in a trial run, 500 reached 0.53).
@@ -95,7 +101,5 @@ def test_ganzoo_sample_draws_the_asked_class(tmp_path):
                  checkpoint_every=1, overrides={"model.g_channels": "16", "model.d_channels": "16"})
     result = CliRunner().invoke(cli, ["sample", str(out), "--class", "7", "--n", "5", "--out", str(tmp_path / "s.npz")])
     assert result.exit_code == 0, result.output
-    import numpy as np
-
     saved = np.load(tmp_path / "s.npz")
     assert saved["labels"].tolist() == [7] * 5 and saved["images"].shape == (5, 16, 16, 1)

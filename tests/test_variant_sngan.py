@@ -89,9 +89,16 @@ def test_the_standard_cnn_is_table_3():
     assert G(torch.randn(2, 128)).shape == (2, 3, 32, 32) and D(torch.zeros(2, 3, 32, 32)).shape == (2,)
 
 
+def test_the_resnet_starts_at_7_pixels_for_28_pixel_digits():
+    nets = networks((1, 28, 28), **{"model.g_channels": "8", "model.d_channels": "8"})
+    assert nets["generator"].bottom == 7 and len(nets["generator"].blocks) == 2
+    assert nets["generator"](torch.randn(2, 128)).shape == (2, 1, 28, 28)
+    assert networks()["generator"].bottom == 4
+
+
 def test_a_size_the_resnet_cannot_make_is_a_clear_error():
-    with pytest.raises(UserError, match="sngan cannot take image size 28"):
-        networks((1, 28, 28))
+    with pytest.raises(UserError, match="sngan cannot take image size 30"):
+        networks((1, 30, 30))
 
 
 @pytest.mark.slow

@@ -92,6 +92,9 @@ class GeneratorBlock(nn.Module):
 class ResNetGenerator(nn.Module):
     """z (and y) → image: linear to ``channels``×4×4, up-blocks to the image size, BN, ReLU, conv, tanh.
 
+    The start is 4×4 (``bottom``) when the size is 4·2^k; otherwise the smallest size of at least
+    ``bottom`` that doubles to it (7×7 for 28 px digits).
+
     ``attention`` lists the blocks (counted from 1) after which a self-attention layer is placed.
     """
 
@@ -100,9 +103,13 @@ class ResNetGenerator(nn.Module):
                  bottom: int = 4) -> None:
         super().__init__()
         out_channels, height, width = out_shape
-        blocks = int(round(math.log2(height / bottom))) if height >= bottom else -1
-        if height != width or blocks < 1 or bottom * 2**blocks != height:
-            raise ValueError(f"the ResNet generator makes square images of {bottom}·2^k pixels, not {height}×{width}")
+        blocks = 0
+        while height % 2 ** (blocks + 1) == 0 and height // 2 ** (blocks + 1) >= bottom:
+            blocks += 1
+        if height != width or blocks < 1:
+            raise ValueError(f"the ResNet generator makes square images of at least {2 * bottom} pixels "
+                             f"divisible by 2, not {height}×{width}")
+        bottom = height // 2**blocks  # 4 at 32 and 64 px (the code's bottom_width), 7 at 28 px
         layers = Layers(spectral, init)
         self.latent_dim, self.channels, self.bottom, self.num_classes = latent_dim, channels, bottom, num_classes
         self.linear = layers.linear(latent_dim, channels * bottom * bottom)

@@ -52,6 +52,10 @@ def make_config(
         addon_specs=registry.addons(),
     )
     registry.dataset(config.dataset)  # unknown dataset: a clear error now, not mid-build
+    if isinstance(getattr(config.model, "loss", None), str):  # an adversarial loss by name
+        from ganzoo.parts.losses import adversarial_loss
+
+        adversarial_loss(config.model.loss, registry)
     return config
 
 

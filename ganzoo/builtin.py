@@ -1,4 +1,4 @@
-"""ganzoo's core plugin: the built-in datasets and metrics, the training step and the default sampler.
+"""ganzoo's core plugin: the built-in datasets, metrics and adversarial losses, the training step and the default sampler.
 
 It is registered through the entry point ``core`` in the group ``ganzoo`` like any other plugin, and
 answers last (``trylast``) where a variant may want to answer first.
@@ -59,17 +59,19 @@ _IMAGES = ("images", "labelled-images", "unpaired-images")
 _DIGITS = ("mnist", "digits-styles")
 
 
+# The shapes are the data's own (``--image-size`` and ``data.channels`` change them as they change the
+# data); the folder's classes are its sub-folders, known only from the files (-1).
 @hookimpl
 def ganzoo_datasets():
     return [
-        DatasetSpec("mnist", "MNIST digits, 28 px; the 10,000 test digits ship with ganzoo (no download)", "labelled-images", _mnist, embedded=True),
-        DatasetSpec("fashion-mnist", "Fashion-MNIST, 28 px (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "FashionMNIST")),
-        DatasetSpec("cifar10", "CIFAR-10, 32 px colour (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "CIFAR10")),
-        DatasetSpec("folder", "an image folder (--data-root; one sub-folder per class)", "labelled-images", _folder),
-        DatasetSpec("unpaired-folder", "two unpaired image domains in CycleGAN's trainA/ trainB/ testA/ testB/ layout (--data-root)", "unpaired-images", partial(_unpaired, "build_folder")),
-        DatasetSpec("digits-styles", "handwritten (embedded MNIST) vs typeset digits drawn with Pillow's font, unpaired (no download)", "unpaired-images", partial(_unpaired, "build_digit_styles"), embedded=True),
-        DatasetSpec("ring8", "8 Gaussians on the unit circle, std 0.01 (PacGAN's 2-D ring)", "points", partial(_toy, "ring8"), embedded=True),
-        DatasetSpec("grid25", "25 Gaussians on a 5×5 grid, std 0.05 (PacGAN's 2-D grid)", "points", partial(_toy, "grid25"), embedded=True),
+        DatasetSpec("mnist", "MNIST digits, 28 px; the 10,000 test digits ship with ganzoo (no download)", "labelled-images", _mnist, embedded=True, shape=(1, 28, 28), num_classes=10),
+        DatasetSpec("fashion-mnist", "Fashion-MNIST, 28 px (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "FashionMNIST"), shape=(1, 28, 28), num_classes=10),
+        DatasetSpec("cifar10", "CIFAR-10, 32 px colour (torchvision; --data-root or download)", "labelled-images", partial(_torchvision, "CIFAR10"), shape=(3, 32, 32), num_classes=10),
+        DatasetSpec("folder", "an image folder (--data-root; one sub-folder per class)", "labelled-images", _folder, shape=(3, 64, 64), num_classes=-1),
+        DatasetSpec("unpaired-folder", "two unpaired image domains in CycleGAN's trainA/ trainB/ testA/ testB/ layout (--data-root)", "unpaired-images", partial(_unpaired, "build_folder"), shape=(3, 256, 256)),
+        DatasetSpec("digits-styles", "handwritten (embedded MNIST) vs typeset digits drawn with Pillow's font, unpaired (no download)", "unpaired-images", partial(_unpaired, "build_digit_styles"), embedded=True, shape=(1, 28, 28)),
+        DatasetSpec("ring8", "8 Gaussians on the unit circle, std 0.01 (PacGAN's 2-D ring)", "points", partial(_toy, "ring8"), embedded=True, shape=(2,)),
+        DatasetSpec("grid25", "25 Gaussians on a 5×5 grid, std 0.05 (PacGAN's 2-D grid)", "points", partial(_toy, "grid25"), embedded=True, shape=(2,)),
     ]
 
 
@@ -85,6 +87,13 @@ def ganzoo_metrics():
         MetricSpec("class-accuracy", "share of conditional samples the digit classifier reads as the asked class", ("labelled-images",), partial(_metric, "digit_metrics", "class_accuracy"), datasets=_DIGITS),
         MetricSpec("digit-preservation", "share of translated digits the classifier still reads as the input's digit", ("unpaired-images",), partial(_metric, "digit_metrics", "digit_preservation"), datasets=_DIGITS),
     ]
+
+
+@hookimpl
+def ganzoo_adversarial_losses():
+    from ganzoo.parts.losses import BUILTIN_LOSSES
+
+    return list(BUILTIN_LOSSES)
 
 
 @hookimpl(trylast=True)

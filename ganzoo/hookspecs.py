@@ -18,8 +18,9 @@ Conventions that hold for every hook:
 - Implementations run last-registered-first. Use ``@hookimpl(tryfirst=True)`` to override another
   plugin's answer, or ``@hookimpl(wrapper=True)`` to receive and change it (e.g. swap one network
   of an existing variant for your own without forking the variant).
-- Collecting hooks (``ganzoo_variants``, ``ganzoo_datasets``, ``ganzoo_metrics``, ``ganzoo_addons``)
-  gather the lists of all plugins; a name claimed twice is an error that names both packages.
+- Collecting hooks (``ganzoo_variants``, ``ganzoo_datasets``, ``ganzoo_metrics``, ``ganzoo_addons``,
+  ``ganzoo_adversarial_losses``) gather the lists of all plugins; a name claimed twice is an error
+  that names both packages.
 - An add-on (declared through ``ganzoo_addons``) implements the per-run hooks below like any plugin,
   but acts only when the run names it: its implementations look for their name in
   ``config.addons`` (``ctx.config.addons`` in the training hooks) and otherwise pass through.
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch import nn
 
+    from ganzoo.parts.losses import AdversarialLoss
     from ganzoo.spec import (
         AddonSpec,
         DataInfo,
@@ -117,6 +119,32 @@ def ganzoo_addons() -> list[AddonSpec]:
 
     The built-in ``ema``, ``diffaugment`` and ``spectral-norm`` are declared through this hook. All
     answers are collected; duplicate names are an error.
+
+    Arrived in 0.2.
+    """
+
+
+@hookspec
+def ganzoo_adversarial_losses() -> list[AdversarialLoss]:
+    """Declare named adversarial losses, which variants offer as ``--set model.loss=NAME``.
+
+    Called the first time a loss is looked up (not by ``ganzoo list``: declaring one imports torch).
+    Returns a list of :class:`ganzoo.parts.losses.AdversarialLoss`: a name, a one-line summary,
+    ``discriminator(real_logits, fake_logits, **options)`` returning the D loss as its two terms
+    ``(real, fake)``, ``generator(fake_logits, **options)`` returning the G loss, and ``options``
+    with their defaults. The built-in ``minimax``, ``non-saturating``, ``hinge``, ``wasserstein`` and
+    ``least-squares`` are declared through this hook by ganzoo's core plugin. All answers are
+    collected; duplicate names are an error naming both packages. Example::
+
+        @hookimpl
+        def ganzoo_adversarial_losses():
+            from ganzoo.parts.losses import AdversarialLoss
+
+            def softplus_d(real, fake):
+                return F.softplus(-real).mean(), F.softplus(fake).mean()
+
+            return [AdversarialLoss("logistic", "StyleGAN's logistic loss", softplus_d,
+                                    lambda fake: F.softplus(-fake).mean())]
 
     Arrived in 0.2.
     """

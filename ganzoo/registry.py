@@ -24,6 +24,7 @@ class Registry:
     def __init__(self, load_entrypoints: bool = True) -> None:
         self.pm, self.records = create_manager(load_entrypoints)
         self._collected: dict[str, dict[str, Any]] | None = None
+        self._adversarial_losses: dict[str, Any] | None = None
 
     # -- plugins ------------------------------------------------------------------------------
 
@@ -31,11 +32,11 @@ class Registry:
         """Register a plugin object in-process (tests, notebooks) and forget collected names."""
         self.pm.register(plugin, name=name)
         self.pm.check_pending()
-        self._collected = None
+        self._collected = self._adversarial_losses = None
 
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)
-        self._collected = None
+        self._collected = self._adversarial_losses = None
 
     def _package_of(self, plugin: object) -> str:
         name = self.pm.get_name(plugin)
@@ -48,7 +49,7 @@ class Registry:
         name = self.pm.get_name(plugin)
         return next((r for r in self.records if r.name == name), None)
 
-    def _collect(self, hook_name: str, kind: str) -> dict[str, Any]:
+    def _collect(self, hook_name: str, kind: str, field: str = "") -> dict[str, Any]:
         caller = getattr(self.pm.hook, hook_name)
         found: dict[str, Any] = {}
         for impl in reversed(caller.get_hookimpls()):  # registration order
@@ -66,12 +67,12 @@ class Registry:
                 item = dataclasses.replace(item, package=package)
                 if item.name in found:
                     raise PluginError(
-                        f"{kind} name {item.name!r} is declared by both {found[item.name].package} "
+                        f"{kind.replace('_', ' ')} name {item.name!r} is declared by both {found[item.name].package} "
                         f"and {package}; uninstall one or block it with GANZOO_DISABLE_PLUGINS"
                     )
                 found[item.name] = item
                 if record is not None:
-                    getattr(record, kind + "s").append(item.name)
+                    getattr(record, field or kind + "s").append(item.name)
         return found
 
     def _all(self) -> dict[str, dict[str, Any]]:
@@ -105,6 +106,18 @@ class Registry:
         if name not in found:
             raise unknown("add-on", name, found)
         return found[name]
+    def adversarial_losses(self) -> dict[str, Any]:
+        """The adversarial losses by name (:class:`ganzoo.parts.losses.AdversarialLoss`).
+
+        Collected on first use only, apart from the other kinds: declaring them imports torch,
+        which ``ganzoo list`` does not need.
+        """
+        if self._adversarial_losses is None:
+            self._all()
+            for record in self.records:
+                record.adversarial_losses = []
+            self._adversarial_losses = self._collect("ganzoo_adversarial_losses", "adversarial_loss", "adversarial_losses")
+        return self._adversarial_losses
 
     def variant(self, name: str) -> VariantSpec:
         found = self.variants()

@@ -133,6 +133,10 @@ class DatasetSpec:
     ``build(config)`` returns a :class:`ganzoo.data.source.DataSource`. It must raise
     :class:`ganzoo.errors.UserError` with one clear line for a missing or unreadable source.
     ``embedded`` marks a dataset that needs no download or path (the demo profile applies to it).
+    ``shape`` (``(C, H, W)`` at the data's own size, ``(2,)`` for points) and ``num_classes`` (0:
+    no labels; -1: known only from the files) let ``ganzoo info`` and ``ganzoo bench`` size
+    networks without reading the data (:mod:`ganzoo.data.declared`); a dataset that leaves
+    ``shape`` empty is opened to find out.
     """
 
     name: str
@@ -141,6 +145,8 @@ class DatasetSpec:
     build: Callable[..., Any]
     embedded: bool = False
     package: str = ""
+    shape: tuple[int, ...] = ()
+    num_classes: int = 0
 
 
 @dataclass(frozen=True)

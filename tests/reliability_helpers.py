@@ -29,6 +29,11 @@ TINY: dict[str, dict[str, Any]] = {
     # a pool of 6 fills within the first steps, so resumed steps exercise its random swaps
     "cyclegan": {"image_size": 24, "batch_size": 2, "model.generator_width": 4,
                  "model.discriminator_width": 4, "model.residual_blocks": 1, "model.pool_size": 6},
+    # spectral norm's u and v must resume with the weights (sagan: in both networks, with attention)
+    "sngan": {"dataset": "mnist", "image_size": 16, "batch_size": 4, "model.latent_dim": 8,
+              "model.g_channels": 8, "model.d_channels": 8, "model.n_dis": 2},
+    "sagan": {"dataset": "mnist", "image_size": 16, "batch_size": 4, "model.latent_dim": 8,
+              "model.g_channels": 8, "model.d_channels": 8},
     # the example third-party plugin (examples/ganzoo-lsgan), when installed
     "lsgan": {"dataset": "mnist", "batch_size": 4, "model.latent_dim": 8, "model.width": 4},
     "cgan": {"dataset": "mnist", "batch_size": 10, "model.latent_dim": 8, "model.z_hidden": 8,

@@ -41,6 +41,8 @@ def run_benchmarks(
     registry: Any = None,
     command: str | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    shape: tuple[int, ...] | None = None,
+    classes: int | None = None,
 ) -> dict[str, Any]:
     """Benchmark the named scenarios or variants (all scenarios when none) and return the report.
 
@@ -50,7 +52,8 @@ def run_benchmarks(
     ``{"fast.cuda_graphs": "true"}``). ``threads`` sets torch's CPU threads (one is steadier on a
     shared machine: spinning thread pools slow down badly when cores are oversubscribed).
     ``on_result`` is called with each scenario's record as it
-    finishes.
+    finishes. ``shape`` (``(C, H, W)``, square) and ``classes`` replace every scenario's synthetic
+    sample shape and class count.
     """
     import torch
 
@@ -69,6 +72,14 @@ def run_benchmarks(
                                 ("threads", threads, 1)):
         if value is not None and value < least:
             raise UserError(f"bad --{label} {value}: expected {least} or more")
+    if shape is not None:
+        if len(shape) != 3 or shape[1] != shape[2]:
+            raise UserError(f"bad --shape {','.join(map(str, shape))}: the benchmarks take square images, C,H,H")
+        if image_size is not None and image_size != shape[1]:
+            raise UserError(f"--shape {','.join(map(str, shape))} and --image-size {image_size} disagree; give one")
+        image_size = shape[1]
+    if classes is not None and classes < 0:
+        raise UserError(f"bad --classes {classes}: expected 0 or more")
     if threads is not None:
         torch.set_num_threads(threads)
     d_steps, d_warmup, d_repeats = DEFAULTS["cuda" if dev.type == "cuda" else "cpu"]
@@ -92,6 +103,11 @@ def run_benchmarks(
     )
     folder = scenarios.benchmarks_dir()
     chosen = scenarios.select(scenarios.load_scenarios(folder), names, registry.variants())
+    if shape is not None or classes is not None:
+        from dataclasses import replace
+
+        chosen = [replace(s, channels=shape[0] if shape else s.channels,
+                          num_classes=s.num_classes if classes is None else classes) for s in chosen]
     report: dict[str, Any] = {
         "ganzoo": _version(),
         "torch": torch.__version__,
@@ -107,7 +123,9 @@ def run_benchmarks(
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "settings": {"steps": settings.steps, "warmup": settings.warmup, "repeats": settings.repeats,
                      "modes": list(modes), "size": "small" if settings.small else "full",
-                     "batch_size": batch_size, "image_size": image_size, "sets": settings.sets},
+                     "batch_size": batch_size, "image_size": image_size, "sets": settings.sets,
+                     **({"shape": list(shape)} if shape else {}),
+                     **({"classes": classes} if classes is not None else {})},
         "scenarios": [],
     }
     for scenario in chosen:

@@ -37,6 +37,8 @@ def typed_command(ctx: click.Context) -> str:
 @click.option("--device", default="auto", show_default=True, help="cuda, cuda:N, mps or cpu.")
 @click.option("--batch-size", type=int, default=None, help="Override every scenario's batch size.")
 @click.option("--image-size", type=int, default=None, help="Override every scenario's image size.")
+@click.option("--shape", default=None, metavar="C,H,W", help="Sample shape of every scenario's synthetic data (square).")
+@click.option("--classes", type=int, default=None, metavar="K", help="Classes of every scenario's synthetic labels.")
 @click.option("--steps", type=int, default=None, help="Iterations per timed block (default: 20 on CUDA, 2 on CPU).")
 @click.option("--warmup", type=int, default=None, help="Untimed iterations first (default: 10 on CUDA, 1 on CPU).")
 @click.option("--repeats", type=int, default=None, help="Timed blocks per contender (default: 7 on CUDA, 3 on CPU).")
@@ -50,7 +52,7 @@ def typed_command(ctx: click.Context) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as a markdown table.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, help="Also write the JSON report to this file.")
-def command(names, device, batch_size, image_size, steps, warmup, repeats, mode, size, threads, no_pipeline, sets,
+def command(names, device, batch_size, image_size, shape, classes, steps, warmup, repeats, mode, size, threads, no_pipeline, sets,
             as_json, as_markdown, out_file) -> None:
     """Time training iterations of each variant beside a plain PyTorch loop of the same model.
 
@@ -61,6 +63,7 @@ def command(names, device, batch_size, image_size, steps, warmup, repeats, mode,
     """
     from ganzoo.bench import run_benchmarks
     from ganzoo.bench.report import markdown, table
+    from ganzoo.data.declared import parse_shape
 
     if out_file is not None:
         parent = Path(out_file).resolve().parent
@@ -77,6 +80,7 @@ def command(names, device, batch_size, image_size, steps, warmup, repeats, mode,
         names, device=device, batch_size=batch_size, image_size=image_size, steps=steps, warmup=warmup,
         repeats=repeats, mode=mode, size=size, pipeline=not no_pipeline, sets=cfg.parse_sets(sets),
         threads=threads, command=typed_command(click.get_current_context()), on_result=progress,
+        shape=parse_shape(shape) if shape else None, classes=classes,
     )
     if out_file is not None:
         Path(out_file).write_text(json.dumps(report, indent=2) + "\n")

@@ -14,15 +14,27 @@ from ganzoo.cli.options import set_option, with_option
 from ganzoo.registry import get_registry
 
 
+def loss_choices(config, registry) -> dict[str, str] | None:
+    """The adversarial losses a variant's ``model.loss`` can name, or None when it has no such key."""
+    if not isinstance(getattr(config.model, "loss", None), str):
+        return None
+    from ganzoo.parts.losses import adversarial_losses
+
+    return {name: loss.summary for name, loss in sorted(adversarial_losses(registry).items())}
+
+
 def describe(name: str, dataset: str | None, profile: str | None, image_size: int | None, sets: tuple[str, ...],
-             addons: tuple[str, ...] = ()) -> dict:
+             addons: tuple[str, ...] = (), shape: str | None = None, classes: int | None = None) -> dict:
+    from ganzoo.data.declared import data_info, parse_shape
+
     registry = get_registry()
     spec = registry.variant(name)
     config = make_config(name, registry=registry, dataset=dataset, profile=profile or "paper",
                          image_size=image_size, overrides=cfg.parse_sets(sets), addons=list(addons))
-    data = registry.dataset(config.dataset).build(config).info
+    data = data_info(registry, config, parse_shape(shape) if shape else None, classes)
     networks = registry.networks(spec, config, data)
     roles = {key: role for role in ("generator", "discriminator") for key in spec.networks_of(role)}
+    losses = loss_choices(config, registry)
     return {
         "name": spec.name,
         "summary": spec.summary,
@@ -31,6 +43,7 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
         "data": spec.data_kind,
         "dataset": config.dataset,
         "sample_shape": list(data.shape),
+        "classes": data.num_classes,
         "profiles": sorted({"paper", *spec.profiles}),
         "networks": {
             key: {"class": type(net).__name__, "role": roles.get(key, ""),
@@ -39,6 +52,7 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
         },
         "addons": list(config.addons),
         "config": cfg.to_dict(config),
+        **({"loss": config.model.loss, "loss_choices": losses} if losses is not None else {}),
     }
 
 
@@ -47,13 +61,20 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
 @click.option("--dataset", default=None, help="Dataset whose sample shape sizes the networks.")
 @click.option("--profile", default=None, help="Profile to resolve the config with (default: paper).")
 @click.option("--image-size", type=int, default=None, help="Image size to build the networks at.")
+@click.option("--shape", default=None, metavar="C,H,W",
+              help="Sample shape to size the networks for, instead of the dataset's (no data needed).")
+@click.option("--classes", type=int, default=None, metavar="K", help="Number of classes, instead of the dataset's.")
 @set_option
 @with_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def command(name: str, dataset: str | None, profile: str | None, image_size: int | None, sets: tuple[str, ...],
-            addons: tuple[str, ...], as_json: bool) -> None:
-    """Show a variant's paper, networks (with their roles) and default configuration."""
-    info = describe(name, dataset, profile, image_size, sets, addons)
+def command(name: str, dataset: str | None, profile: str | None, image_size: int | None, shape: str | None,
+            classes: int | None, sets: tuple[str, ...], addons: tuple[str, ...], as_json: bool) -> None:
+    """Show a variant's paper, networks (with their roles), loss choices and default configuration.
+
+    The networks are sized for the dataset's declared sample shape and classes, so no data needs to
+    be on disk; --shape and --classes size them for others.
+    """
+    info = describe(name, dataset, profile, image_size, sets, addons, shape, classes)
     if as_json:
         print_json(info)
         return
@@ -61,7 +82,9 @@ def command(name: str, dataset: str | None, profile: str | None, image_size: int
     out.print(Text(f"{info['name']}: {info['summary']}", style="bold"))
     out.print(Text(f"paper:   {paper['title']} ({paper['authors']}, {paper['year']}) {paper['url']}"))
     out.print(Text(f"package: {info['package']}    data: {info['data']}    profiles: {', '.join(info['profiles'])}"))
-    out.print(Text(f"dataset: {info['dataset']}    sample shape: {tuple(info['sample_shape'])}"))
+    out.print(Text(f"dataset: {info['dataset']}    sample shape: {tuple(info['sample_shape'])}    classes: {info['classes']}"))
+    if "loss_choices" in info:
+        out.print(Text(f"loss:    {info['loss']} (--set model.loss=NAME; choices: {', '.join(info['loss_choices'])})"))
     table = Table(title="networks", title_justify="left")
     table.add_column("network")
     table.add_column("role")

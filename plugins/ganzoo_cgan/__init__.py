@@ -57,6 +57,9 @@ class CGANParams:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    #: Adversarial loss by name (``ganzoo info`` lists the choices; plugins add more): the paper's
+    #: is ``non-saturating``, D's cross-entropy with G maximising log D(G(z)).
+    loss: str = "non-saturating"
 
 
 @hookimpl
@@ -137,8 +140,7 @@ def noise(n: int, p, device, generator=None):
 def ganzoo_losses(variant, player, ctx):
     if variant.name != NAME:
         return None
-    import torch
-    import torch.nn.functional as F
+    from ganzoo.parts.losses import adversarial_loss
 
     G, D = ctx.networks["generator"], ctx.networks["discriminator"]
     real, labels = ctx.batch["real"], ctx.batch["label"]
@@ -146,17 +148,12 @@ def ganzoo_losses(variant, player, ctx):
         # fakes of the same classes as the real batch, so both halves of D's game share one y
         ctx.cache["fake"] = G(noise(real.shape[0], ctx.config.model, real.device), labels)
     fake = ctx.cache["fake"]
+    loss = adversarial_loss(ctx.config.model.loss)
     if player == "discriminator":
         # maximise log D(x|y) + log(1 - D(G(z|y)|y))  (equation 2)
-        real_logits = D(real, labels)
-        fake_logits = D(fake.detach(), labels)
-        return {
-            "real": F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)),
-            "fake": F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)),
-        }
-    # non-saturating generator loss: maximise log D(G(z|y)|y)
-    logits = D(fake, labels)
-    return {"adv": F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))}
+        return loss.discriminator_terms(D(real, labels), D(fake.detach(), labels))
+    # non-saturating generator loss by default: maximise log D(G(z|y)|y)
+    return {"adv": loss.generator_loss(D(fake, labels))}
 
 
 @hookimpl

@@ -35,6 +35,9 @@ class DCGANParams:
     #: Adam β1 (section 4: "reducing β1 to 0.5 helped stabilize training").
     beta1: float = 0.5
     beta2: float = 0.999
+    #: Adversarial loss by name (``ganzoo info`` lists the choices; plugins add more): the paper's
+    #: is ``non-saturating``, D's cross-entropy with G maximising log D(G(z)).
+    loss: str = "non-saturating"
 
 
 @hookimpl
@@ -101,7 +104,8 @@ def ganzoo_losses(variant, player, ctx):
     if variant.name != NAME:
         return None
     import torch
-    import torch.nn.functional as F
+
+    from ganzoo.parts.losses import adversarial_loss
 
     G, D = ctx.networks["generator"], ctx.networks["discriminator"]
     real = ctx.batch["real"]
@@ -109,15 +113,10 @@ def ganzoo_losses(variant, player, ctx):
         z = torch.randn(real.shape[0], ctx.config.model.latent_dim, device=real.device)
         ctx.cache["fake"] = G(z)
     fake = ctx.cache["fake"]
+    loss = adversarial_loss(ctx.config.model.loss)
     if player == "discriminator":
-        # maximise log D(x) + log(1 - D(G(z))): real and fake through separate forward passes, as
-        # the example does, so each batch is normalised by its own BatchNorm statistics
-        real_logits = D(real)
-        fake_logits = D(fake.detach())
-        return {
-            "real": F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)),
-            "fake": F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)),
-        }
-    # the generator maximises log D(G(z)) on the same fakes (Goodfellow et al. 2014, section 3)
-    logits = D(fake)
-    return {"adv": F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))}
+        # real and fake through separate forward passes, as the example does, so each batch is
+        # normalised by its own BatchNorm statistics
+        return loss.discriminator_terms(D(real), D(fake.detach()))
+    # the generator's loss on the same fakes (non-saturating: Goodfellow et al. 2014, section 3)
+    return {"adv": loss.generator_loss(D(fake))}

@@ -27,6 +27,9 @@ class GANParams:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    #: Adversarial loss by name (``ganzoo info`` lists the choices; plugins add more): the paper's
+    #: is ``non-saturating``, D's cross-entropy with G maximising log D(G(z)).
+    loss: str = "non-saturating"
 
 
 @hookimpl
@@ -88,7 +91,8 @@ def ganzoo_losses(variant, player, ctx):
     if variant.name != NAME:
         return None
     import torch
-    import torch.nn.functional as F
+
+    from ganzoo.parts.losses import adversarial_loss
 
     G, D = ctx.networks["generator"], ctx.networks["discriminator"]
     real = ctx.batch["real"]
@@ -96,16 +100,11 @@ def ganzoo_losses(variant, player, ctx):
         z = torch.randn(real.shape[0], latent_size(ctx.config, ctx.networks), device=real.device)
         ctx.cache["fake"] = G(z)
     fake = ctx.cache["fake"]
+    loss = adversarial_loss(ctx.config.model.loss)
     if player == "discriminator":
-        real_logits = D(real)
-        fake_logits = D(fake.detach())
-        return {
-            "real": F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)),
-            "fake": F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)),
-        }
-    # the non-saturating generator loss: maximise log D(G(z)) (Goodfellow et al. 2014, section 3)
-    logits = D(fake)
-    return {"adv": F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))}
+        return loss.discriminator_terms(D(real), D(fake.detach()))
+    # non-saturating by default: maximise log D(G(z)) (Goodfellow et al. 2014, section 3)
+    return {"adv": loss.generator_loss(D(fake))}
 
 
 @hookimpl

@@ -128,6 +128,7 @@ def ganzoo_losses(variant, player, ctx):
         return None
     import torch
 
+    from ganzoo.parts.losses import wasserstein_discriminator
     from ganzoo_wgan_gp.penalty import gradient_penalty
 
     G, D = ctx.networks["generator"], ctx.networks["critic"]
@@ -141,9 +142,9 @@ def ganzoo_losses(variant, player, ctx):
             fake = G(z)
         # one pass over real and fake together: the critic has no batch statistics to keep apart
         scores = D(torch.cat([real, fake.to(real.dtype)]))
-        real_scores, fake_scores = scores[: real.shape[0]], scores[real.shape[0] :]
+        real_term, fake_term = wasserstein_discriminator(scores[: real.shape[0]], scores[real.shape[0] :])
         return {
-            "adv": fake_scores.mean() - real_scores.mean(),
+            "adv": fake_term + real_term,  # E[D(x̃)] − E[D(x)]
             "gp": ctx.config.model.lambda_gp * gradient_penalty(D, real, fake),
         }
     # Algorithm 1, line 11: minimise -E[D(G(z))] on fresh noise

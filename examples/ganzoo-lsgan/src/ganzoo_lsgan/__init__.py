@@ -110,13 +110,18 @@ def latent_size(networks) -> int:
 
 
 def discriminator_loss(real_scores, fake_scores, a: float, b: float):
-    """``1/2 E[(D(x) - b)^2]`` and ``1/2 E[(D(G(z)) - a)^2]`` (Mao et al. 2017, equation 2)."""
-    return {"real": 0.5 * (real_scores - b).pow(2).mean(), "fake": 0.5 * (fake_scores - a).pow(2).mean()}
+    """``1/2 E[(D(x) - b)^2]`` and ``1/2 E[(D(G(z)) - a)^2]`` (Mao et al. 2017, equation 2): ganzoo's
+    ``least-squares`` adversarial loss with the targets ``a`` and ``b``."""
+    from ganzoo.parts.losses import adversarial_loss
+
+    return adversarial_loss("least-squares").discriminator_terms(real_scores, fake_scores, a=a, b=b)
 
 
 def generator_loss(fake_scores, c: float):
-    """``1/2 E[(D(G(z)) - c)^2]`` (Mao et al. 2017, equation 2)."""
-    return {"adv": 0.5 * (fake_scores - c).pow(2).mean()}
+    """``1/2 E[(D(G(z)) - c)^2]`` (Mao et al. 2017, equation 2): ganzoo's ``least-squares`` with target ``c``."""
+    from ganzoo.parts.losses import adversarial_loss
+
+    return {"adv": adversarial_loss("least-squares").generator_loss(fake_scores, c=c)}
 
 
 @hookimpl

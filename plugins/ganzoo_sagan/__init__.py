@@ -63,6 +63,7 @@ def ganzoo_variants():
             data_kind="labelled-images",
             params=SAGANParams,
             default_dataset="mnist",
+            roles={"generator": ("generator",), "discriminator": ("discriminator",)},
             profiles={
                 # StudioGAN's CIFAR-10 SAGAN: batch 64, 100,000 steps, the networks of the defaults.
                 "cifar10": {"steps": 100_000, "batch_size": 64, "image_size": 32, "model.g_channels": 256,

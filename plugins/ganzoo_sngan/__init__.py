@@ -67,6 +67,7 @@ def ganzoo_variants():
             data_kind="images",
             params=SNGANParams,
             default_dataset="mnist",
+            roles={"generator": ("generator",), "discriminator": ("discriminator",)},
             profiles={
                 # The embedded digits at 32 px with narrow networks and n_dis = 2. Its length on a
                 # 2-core CPU is still to be measured.

@@ -150,8 +150,8 @@ CASES = {
                                  setup=lambda d: flip_a_byte(d / "gan/checkpoints/step-00000002.pt")),
     "existing run folder": Case(["run", "gan", "--out", "{dir}/gan"], "run folder '{dir}/gan' already exists; continue it with --resume",
                                 copy_run="gan"),
-    "bare --resume on a run that never checkpointed": Case(
-        ["run", "gan", "--out", "{dir}/o", "--resume"], "run folder '{dir}/o' holds a run that stopped before its first checkpoint",
+    "a new run over one that never checkpointed": Case(
+        ["run", "gan", "--out", "{dir}/o"], "run folder '{dir}/o' holds a run that stopped before its first checkpoint; add --resume",
         setup=lambda d: image_folder(d / "o", {"run.json": b'{"variant": "gan"}', "config.toml": b""})),
     "output folder that cannot be written": Case(["run", "gan", "--out", "{dir}/a-file/run"], "cannot write the run folder '{dir}/a-file/run'",
                                                  setup=lambda d: (d / "a-file").write_text("not a folder")),

@@ -33,7 +33,7 @@ import torch
 
 from ganzoo import config as cfg
 from ganzoo.engine import checkpoint as ckpt
-from ganzoo.engine import distributed, speed
+from ganzoo.engine import distributed, run_folder, speed
 from ganzoo.engine.device import seed_everything
 from ganzoo.engine.images import save_grid, save_points
 from ganzoo.errors import ExitCode, GanzooError, UserError
@@ -58,7 +58,7 @@ class Diverged(GanzooError):
 #: values no longer come from one unlucky batch.
 MAX_SKIPS_IN_A_ROW = 10
 #: Held (``flock``) while a process trains into a run folder, so a job started twice is refused.
-LOCK_NAME = ".lock"
+LOCK_NAME = run_folder.LOCK_NAME
 
 
 @dataclass
@@ -193,12 +193,15 @@ def as_user_error(exc: BaseException) -> UserError | None:
 
 
 def check_new_run_dir(path: Path) -> None:
-    """A new run goes into a folder that does not exist yet (or is empty): never over an old run."""
+    """A new run goes into a folder that does not exist yet (or is empty): never over an old run.
+
+    A quick check before the config is used; :func:`run_folder.claim_new` decides atomically."""
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        run_folder.refuse_if_in_use(path)
         if (path / "run.json").is_file() and ckpt.latest_checkpoint(path / ckpt.CHECKPOINTS) is None:
             raise UserError(
-                f"run folder {str(path)!r} holds a run that stopped before its first checkpoint; delete it to "
-                "start again, or choose another --out"
+                f"run folder {str(path)!r} holds a run that stopped before its first checkpoint; add --resume "
+                "to start it afresh, delete it, or choose another --out"
             )
         raise UserError(
             f"run folder {str(path)!r} already exists; continue it with --resume {path} or choose another --out"
@@ -241,7 +244,10 @@ class Trainer:
         self.resume_from = Path(resume_from) if resume_from is not None else None
         if run_dir is None and self.resume_from is not None:  # continue in the resumed run's folder
             run_dir = resumed_run_dir(self.resume_from)
+        self._default_name = run_dir is None  # claimed as runs/NAME-DATE-TIME[-N], whichever is free
         self.run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config.variant)
+        #: Start afresh in a folder holding only a run's start-up files (``--out D --resume``).
+        self.restart_leftover = False
         self._stop_signal: int | None = None
         self.last_checkpoint: Path | None = None
         self._lock: Any = None
@@ -456,29 +462,23 @@ class Trainer:
         }
         ckpt.atomic_write_text(self.run_dir / "run.json", json.dumps(info, indent=2) + "\n")
 
-    def _lock_run_dir(self) -> None:
-        """Hold an exclusive lock on the run folder while training, so that the same job started
-        twice is refused instead of two processes writing one folder. The lock dies with the
-        process, ``kill -9`` included."""
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no advisory locks
-            return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(self.run_dir / LOCK_NAME, "a")  # noqa: SIM115 - held open while training
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            raise UserError(
-                f"run folder {str(self.run_dir)!r} is in use by another ganzoo process; wait for it to "
-                "finish or stop it first"
-            ) from None
-        self._lock = handle
+    def _lock_run_dir(self, new: bool) -> None:
+        """Claim the run folder before anything slow happens (see :mod:`ganzoo.engine.run_folder`):
+        a new run creates it exclusively, a resumed one locks it; a folder held by another process is
+        a one-line error naming that process. The lock dies with the process, ``kill -9`` included."""
+        if not new:
+            self._lock = run_folder.lock_existing(self.run_dir)
+        elif self.restart_leftover:
+            self._lock = run_folder.claim_leftover(self.run_dir, self.variant.name)
+        elif self._default_name:
+            self._lock = run_folder.claim_default(self.run_dir)
+            self.run_dir = self._lock.path.parent
+        else:
+            self._lock = run_folder.claim_new(self.run_dir)
 
     def _unlock(self) -> None:
         if self._lock is not None:
-            self._lock.close()
+            self._lock.release()
             self._lock = None
 
     def _install_signal_handlers(self) -> list[tuple[int, Any]]:
@@ -535,10 +535,16 @@ class Trainer:
         """
         created = None
         forked = self.resume_from is not None and self.run_dir.absolute() != resumed_run_dir(self.resume_from).absolute()
-        if (self.resume_from is None or forked) and distributed.is_main_process():  # a new folder
-            check_new_run_dir(self.run_dir)
-            created = _first_missing(self.run_dir)
+        new = self.resume_from is None or forked
         try:
+            if distributed.is_main_process():  # rank 0 claims the folder, before anything slow happens
+                fresh = new and not self.restart_leftover
+                if fresh and not self._default_name:
+                    check_new_run_dir(self.run_dir)
+                missing, existed = _first_missing(self.run_dir.parent), self.run_dir.exists() and not self._default_name
+                self._lock_run_dir(new)
+                if fresh:  # what the claim created (a default name may differ from the one checked)
+                    created = missing or (None if existed else self.run_dir)
             return self._train()
         except BaseException as exc:
             error = as_user_error(exc)
@@ -568,7 +574,6 @@ class Trainer:
             self.restore(self.resume_from)
         self.check_output_shape()
         if self.ddp.is_main:  # rank 0 writes the run folder
-            self._lock_run_dir()
             self._write_run_files()
         from ganzoo.engine.logging import MetricsLog, Progress
 

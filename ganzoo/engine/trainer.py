@@ -497,7 +497,6 @@ class Trainer:
     def context(self) -> StepContext:
         """The step context of the built run, drawing batches from ``self.source`` (networks in
         train mode). With :meth:`train_iteration` it runs the loop's steps without the loop."""
-        hook = self.registry.hook
         batches = self.source.batches(self.config.batch_size, self.config.seed, self.device)
         ctx = StepContext(
             variant=self.variant,
@@ -511,7 +510,7 @@ class Trainer:
         )
         ctx.autocast = self.autocast  # type: ignore[attr-defined]
         ctx.distributed = self.ddp  # type: ignore[attr-defined]
-        ctx.compute_losses = lambda player: hook.ganzoo_losses(variant=self.variant, player=player, ctx=ctx)  # type: ignore[attr-defined]
+        ctx.compute_losses = lambda player: self.registry.losses(self.variant, player, ctx)  # type: ignore[attr-defined]
         for net in self.networks.values():
             net.train()
         return ctx
@@ -521,7 +520,7 @@ class Trainer:
         ctx.step = self.step
         ctx.cache = {}
         ctx.batch = ctx.next_batch()
-        terms = self.registry.hook.ganzoo_train_step(variant=self.variant, schedule=self.schedule, ctx=ctx)
+        terms = self.registry.train_step(self.variant, self.schedule, ctx)
         self._update_ema()
         self.step += 1
         return terms
@@ -738,7 +737,7 @@ def draw_samples(
     try:
         generator = torch.Generator(device=device).manual_seed(seed)
         with torch.no_grad():
-            out = registry.hook.ganzoo_sample(
+            out = registry.sample(
                 variant=variant,
                 networks=networks,
                 config=config,

@@ -19,6 +19,7 @@ import io
 import os
 import pickle
 import re
+import sys
 import tempfile
 import zipfile
 from collections import OrderedDict
@@ -193,16 +194,47 @@ def save_checkpoint(folder: Path, step: int, payload: Mapping[str, Any], keep: i
 # --------------------------------------------------------------------------------------------------
 
 
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest complete checkpoint in ``folder`` (via ``latest``, else the highest step)."""
-    folder = Path(folder)
+def _pointed_at(folder: Path) -> tuple[Path | None, str]:
+    """The checkpoint ``folder/latest`` names, or ``None`` and why it cannot be followed.
+
+    ``latest`` holds one file name inside ``folder``: a path (``../other/...``, an absolute one),
+    undecodable bytes or a name that is not a checkpoint file is never followed, so a damaged or
+    hand-edited pointer cannot rewind a run to another run's checkpoint."""
     pointer = folder / LATEST
-    if pointer.is_file():
-        candidate = folder / pointer.read_text().strip()
-        if checkpoint_step(candidate) is not None and candidate.is_file():
-            return candidate
+    if not pointer.exists():
+        return None, ""
+    try:
+        name = pointer.read_bytes().decode("utf-8").strip()
+    except IsADirectoryError:
+        return None, "it is a folder"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"it cannot be read ({type(exc).__name__})"
+    if Path(name).name != name or name in ("", ".", "..") or "\\" in name:
+        return None, f"it names {name[:80]!r}, which is not a file of this folder"
+    candidate = folder / name
+    if checkpoint_step(candidate) is None or not candidate.is_file():
+        return None, f"it names {name[:80]!r}, which is not a checkpoint file here"
+    return candidate, ""
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The newest complete checkpoint in ``folder``: the one ``latest`` names, else (with a warning
+    on stderr when ``latest`` is there but cannot be followed) the file of the highest step."""
+    folder = Path(folder)
+    candidate, problem = _pointed_at(folder)
+    if candidate is not None:
+        return candidate
     found = list_checkpoints(folder)
+    if problem:
+        instead = f"using {found[-1].name}, the newest checkpoint" if found else "no checkpoint is there"
+        warning = f"ganzoo: warning: ignored {str(folder / LATEST)!r}: {problem}; {instead}"
+        if warning not in _WARNED:  # several steps of one command look for the latest checkpoint
+            _WARNED.add(warning)
+            print(warning, file=sys.stderr)
     return found[-1] if found else None
+
+
+_WARNED: set[str] = set()
 
 
 def find_checkpoint(path: Path | str) -> Path:

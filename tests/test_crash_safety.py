@@ -288,3 +288,45 @@ def test_resuming_never_rewinds_to_another_runs_checkpoint_named_by_latest(tmp_p
     assert resumed.exit_code == 0, resumed.output
     assert "ganzoo: warning: ignored" in resumed.stderr
     assert [record["step"] for record in read_metrics(tmp_path / "run")] == [1, 2, 3, 4]
+
+
+class HugeLoggedTerms:
+    """Multiplies the logged terms (not the gradients) by ``factor``: finite losses near float32's
+    limit, which a sum over ``log_every`` steps in float32 would overflow."""
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    @hookimpl(wrapper=True)
+    def ganzoo_train_step(self, ctx):
+        terms = yield
+        return {name: term * self.factor for name, term in terms.items()}
+
+
+@pytest.mark.parametrize("log_every", ["1", "8"])
+def test_finite_losses_near_the_float32_limit_never_count_as_divergence_whatever_log_every(log_every, tmp_path):
+    get_registry().register(HugeLoggedTerms(1e38), name="huge")
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["run", "gan", *RUN_ARGS, "--set", f"log_every={log_every}", "--steps", "8",
+                                      "--out", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    last = read_metrics(run_dir)[-1]
+    assert last["step"] == 8 and all(1e36 < abs(last[key]) < float("inf") for key in last if "/adv" in key)
+
+
+def test_divergence_before_the_first_checkpoint_gives_advice_that_works(tmp_path):
+    registry = get_registry()
+    registry.register(PoisonedLoss({2}), name="poison")
+    run_dir = tmp_path / "run"
+    args = ["run", "gan", *RUN_ARGS, "--set", "log_every=10", "--set", "checkpoint_every=100", "--steps", "4",
+            "--out", str(run_dir)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: loss generator/adv became nan at step 2; no checkpoint was written yet; run the same command again "
+        f"with --out {run_dir} --resume (it starts afresh there) and --set on_nan=skip (skips such updates) or a "
+        "lower learning rate"
+    ]
+    again = CliRunner().invoke(cli, [*args, "--resume", "--set", "on_nan=skip"])
+    assert again.exit_code == 0, again.output
+    assert read_metrics(run_dir)[-1]["step"] == 4

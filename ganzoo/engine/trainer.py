@@ -122,14 +122,20 @@ def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor
     return out
 
 
+def _sum_dtype(value: torch.Tensor) -> torch.dtype:
+    """float64 where the device has it: a sum of finite float32 losses (even around 1e36) then
+    stays finite whatever ``log_every`` is, so only a NaN or infinite *term* counts as divergence."""
+    return torch.float32 if value.device.type == "mps" else torch.float64
+
+
 def accumulate_losses(running: dict[str, torch.Tensor], terms: dict[str, torch.Tensor]) -> None:
     """Add one iteration's loss terms to the running sums, on the device (no sync per step)."""
     if running and running.keys() == terms.keys():
-        # one multi-tensor kernel instead of one launch per term
-        torch._foreach_add_(list(running.values()), [terms[key].float() for key in running])
+        # one multi-tensor kernel instead of one launch per term (it widens each term as it adds)
+        torch._foreach_add_(list(running.values()), [terms[key] for key in running])
         return
     for key, value in terms.items():
-        running[key] = running[key] + value if key in running else value.float().clone()
+        running[key] = running[key] + value if key in running else value.to(_sum_dtype(value), copy=True)
 
 
 def rng_state() -> dict[str, Any]:
@@ -406,7 +412,7 @@ class Trainer:
         self.state.update(payload["state"])
         set_rng_state(payload["rng"])
         log = payload.get("log", {})
-        self._running = dict(log.get("running", {}))
+        self._running = {key: value.to(_sum_dtype(value)) for key, value in log.get("running", {}).items()}
         self._count = int(log.get("count", 0))
         self.skipped_steps = int(log.get("skipped", 0))
         self.step = int(payload["step"])
@@ -696,18 +702,22 @@ class Trainer:
                                f"{self._last_good()}; start a new run with a lower learning rate")
 
     def _diverged(self) -> None:
-        """Name the first step and term that went NaN or infinite, and the last good checkpoint."""
-        step, key, value = self.step, "?", math.nan
+        """Name the first step and term that went NaN or infinite, the last good checkpoint, and
+        advice that works from there (with no checkpoint yet there is nothing to resume)."""
+        where = f"by step {self.step}"
+        key, value = next(((k, v.item()) for k, v in self._running.items() if not math.isfinite(v.item())), ("?", math.nan))
         for at, terms in self._recent:
             bad = next(((k, v.item()) for k, v in terms.items() if not math.isfinite(v.item())), None)
             if bad is not None:
-                step, (key, value) = at, bad
+                where, (key, value) = f"at step {at}", bad
                 break
-        raise Diverged(
-            f"loss {key} became {value} at step {step}; {self._last_good()}; continue from it with "
-            f"--set on_nan=skip (ganzoo run --resume {shlex.quote(str(self.run_dir))} --set on_nan=skip) "
-            "or start a new run with a lower learning rate"
-        )
+        if self.last_checkpoint is None:
+            advice = (f"run the same command again with --out {shlex.quote(str(self.run_dir))} --resume (it starts "
+                      "afresh there) and --set on_nan=skip (skips such updates) or a lower learning rate")
+        else:
+            advice = (f"continue from it with --set on_nan=skip (ganzoo run --resume {shlex.quote(str(self.run_dir))} "
+                      "--set on_nan=skip) or start a new run with a lower learning rate")
+        raise Diverged(f"loss {key} became {value} {where}; {self._last_good()}; {advice}")
 
     def _last_good(self) -> str:
         if self.last_checkpoint is None:

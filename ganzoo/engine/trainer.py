@@ -187,7 +187,7 @@ def looks_like_shape_error(exc: BaseException) -> bool:
     return bool(_SHAPE_WORDS.search(str(exc)))
 
 
-def as_user_error(exc: BaseException) -> UserError | None:
+def as_user_error(exc: BaseException) -> GanzooError | None:
     """The one-line UserError for a storage failure, or for a UserError a DataLoader worker raised
     (which the DataLoader re-raises with the worker's traceback in its message); else ``None``."""
     if isinstance(exc, OSError):
@@ -553,7 +553,7 @@ class Trainer:
             return self._train()
         except BaseException as exc:
             error = as_user_error(exc)
-            if isinstance(error or exc, UserError) and self._lock is not None and self.last_checkpoint is None:
+            if (error is not None or isinstance(exc, UserError)) and self._lock is not None and self.last_checkpoint is None:
                 if created is not None:
                     shutil.rmtree(created, ignore_errors=True)
                 elif self.resume_from is None:  # an empty folder given with --out: empty it again

@@ -24,7 +24,8 @@ from ganzoo.spec import DataInfo
 
 
 def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    # modulo 2**63: any seed ganzoo accepts (< 2**63) stays within what manual_seed takes
+    return torch.Generator().manual_seed((seed * 1_000_003 + epoch) % 2**63)
 
 
 class DataSource:

@@ -19,7 +19,11 @@ Conventions that hold for every hook:
   plugin's answer, or ``@hookimpl(wrapper=True)`` to receive and change it (e.g. swap one network
   of an existing variant for your own without forking the variant).
 - Collecting hooks (``ganzoo_variants``, ``ganzoo_datasets``, ``ganzoo_metrics``) gather the lists
-  of all plugins; a name claimed twice is an error that names both packages.
+  of all plugins; a name claimed twice is an error that names both packages. A plugin whose answer
+  is not a list of its kind's spec class (or that raises) is recorded as failed, shown by ``ganzoo
+  plugins`` with its error, and left out; the other plugins keep working.
+- Answers of the per-run hooks are checked by type (a dict of modules, a ``Schedule``, a dict of
+  tensors, a tensor); a wrong one stops with one line naming the plugin and the hook.
 """
 
 from __future__ import annotations

@@ -209,7 +209,7 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
                   reconstructions (.npz: 'images', 'inputs', 'reconstructed', 'directions')
     """
     from ganzoo.api import load
-    from ganzoo.engine.checkpoint import writing_output
+    from ganzoo.engine.checkpoint import check_writable, writing_output
     from ganzoo.engine.images import save_grid, save_points
 
     if input_path is not None:
@@ -233,6 +233,7 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
     run = load(run_dir, checkpoint=checkpoint, device=device or "auto")
     if not out_path.parent.exists():
         raise UserError(f"output folder {str(out_path.parent)!r} does not exist; create it or choose another --out")
+    check_writable(out_path)  # a read-only mount: one line now, not after drawing the samples
     if run.data_info.kind == "unpaired-images":
         with writing_output(out_path):
             count = translate_test_images(run, n, direction, out_path)

@@ -204,7 +204,7 @@ def check_new_run_dir(path: Path) -> None:
     A quick check before the config is used; :func:`run_folder.claim_new` decides atomically."""
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         run_folder.refuse_if_in_use(path)
-        if (path / "run.json").is_file() and ckpt.latest_checkpoint(path / ckpt.CHECKPOINTS) is None:
+        if run_folder.leftover_variant(path) is not None:
             raise UserError(
                 f"run folder {str(path)!r} holds a run that stopped before its first checkpoint; add --resume "
                 "to start it afresh, delete it, or choose another --out"
@@ -553,7 +553,9 @@ class Trainer:
             return self._train()
         except BaseException as exc:
             error = as_user_error(exc)
-            if (error is not None or isinstance(exc, UserError)) and self._lock is not None and self.last_checkpoint is None:
+            started = (self.run_dir / "run.json").exists()  # else only the claim's .lock is there
+            bad_input = error is not None or isinstance(exc, UserError)
+            if (bad_input or not started) and self._lock is not None and self.last_checkpoint is None:
                 if created is not None:
                     shutil.rmtree(created, ignore_errors=True)
                 elif self.resume_from is None:  # an empty folder given with --out: empty it again

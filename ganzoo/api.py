@@ -153,15 +153,13 @@ def load(run_dir: str | Path, checkpoint: str | Path | None = None, device: str 
     run_dir = Path(run_dir)
     if weights is not None and weights not in WEIGHTS:
         raise UserError(f"bad weights {weights!r}: expected 'ema' or 'raw'")
-    info_path = run_dir / "run.json"
-    if not info_path.is_file():
-        raise UserError(f"{str(run_dir)!r} is not a ganzoo run folder (no run.json); pass the folder 'ganzoo run' printed")
-    info = json.loads(info_path.read_text())
-    name = info["variant"]
-    variants = registry.variants()
-    if name not in variants:
-        raise UserError(f"run {str(run_dir)!r} needs variant {name!r} from package {info.get('package', '?')}; install that package")
-    spec = variants[name]
+    spec = ckpt.run_variant(run_dir, registry)  # a missing, damaged or truncated run.json: one line
+    name = spec.name
+    try:
+        data = json.loads((run_dir / "run.json").read_text())["data"]
+        data_info = DataInfo(kind=data["kind"], shape=tuple(data["shape"]), num_classes=data["num_classes"])
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"{str(run_dir / 'run.json')!r} is damaged (not the JSON ganzoo wrote); the run cannot be loaded") from None
     config = cfg.load_run_config(run_dir / "config.toml", spec, run_addon_specs(run_dir, registry))
     path = Path(checkpoint) if checkpoint else ckpt.latest_checkpoint(run_dir / "checkpoints")
     if path is None:
@@ -171,17 +169,22 @@ def load(run_dir: str | Path, checkpoint: str | Path | None = None, device: str 
     if payload["variant"] != name:
         raise UserError(f"checkpoint {str(path)!r} is from variant {payload['variant']!r}, not {name!r}")
     _warn_versions(payload.get("plugins", {}), registry)
-    data = info["data"]
-    data_info = DataInfo(kind=data["kind"], shape=tuple(data["shape"]), num_classes=data["num_classes"])
     networks = registry.networks(spec, config, data_info)
     check_network_keys(networks, payload, path, registry, config)
-    for key, net in networks.items():
-        net.load_state_dict(payload["networks"][key])
-        net.to(dev).eval()
     averages = {}
-    for key, state in payload.get("ema", {}).items():
-        averages[key] = copy.deepcopy(networks[key])
-        averages[key].load_state_dict(state)
+    try:
+        for key, net in networks.items():
+            net.load_state_dict(payload["networks"][key])
+            net.to(dev).eval()
+        for key, state in payload.get("ema", {}).items():
+            averages[key] = copy.deepcopy(networks[key])
+            averages[key].load_state_dict(state)
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise UserError(
+            f"checkpoint {str(path)!r} does not fit the networks built from {str(run_dir / 'config.toml')!r} "
+            f"({type(exc).__name__}: {detail}); pass a checkpoint of this run, or undo the edits to its config.toml"
+        ) from None
     if weights == "ema" and not averages:
         raise UserError(f"run {str(run_dir)!r} kept no EMA of its weights; use --weights raw "
                         "(or train with --with ema)")

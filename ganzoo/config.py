@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ganzoo import bounds
+from ganzoo.bounds import NON_NEGATIVE, POSITIVE, bounded, in_range
 from ganzoo.errors import UserError, closest
 
 if sys.version_info >= (3, 11):
@@ -37,15 +39,15 @@ class DataConfig:
     download: bool = False
     #: Image channels (1 = greyscale, 3 = RGB; grey images are repeated, colour ones turned grey);
     #: 0 keeps the dataset's own.
-    channels: int = 0
+    channels: int = bounded(0, in_range(0, 3, "[]"))
     #: DataLoader worker processes for datasets read from disk.
-    workers: int = 2
+    workers: int = bounded(2, NON_NEGATIVE)
     #: Keep the whole dataset as one tensor on the training device when it has at most this many
     #: samples (faster than a DataLoader for MNIST-sized data).
-    max_in_memory: int = 200_000
+    max_in_memory: int = bounded(200_000, NON_NEGATIVE)
     #: Train on the first N samples only (0: all), to study data-scarce training (e.g. 500 digits);
     #: MNIST and the torchvision datasets (others refuse it). Metrics compare with the whole dataset.
-    limit: int = 0
+    limit: int = bounded(0, NON_NEGATIVE)
 
 
 #: ``auto`` is ``fast`` on CUDA and ``eager`` elsewhere.
@@ -90,11 +92,12 @@ class RunConfig:
     #: Named overrides declared by the variant (``demo``, ``paper``, ...); empty picks ``demo`` on
     #: the variant's embedded default dataset and ``paper`` otherwise.
     profile: str = ""
-    steps: int = 10_000
-    batch_size: int = 64
+    steps: int = bounded(10_000, POSITIVE)
+    batch_size: int = bounded(64, POSITIVE)
     #: Images are resized to this size (0 keeps the dataset's own size).
-    image_size: int = 0
-    seed: int = 0
+    image_size: int = bounded(0, NON_NEGATIVE)
+    #: torch, NumPy and Python generators are all seeded from it.
+    seed: int = bounded(0, in_range(0, 2**63, text="in [0, 2**63)"))
     #: ``auto`` picks cuda, then mps, then cpu.
     device: str = "auto"
     #: ``bf16`` turns on bfloat16 autocast on CUDA (ignored elsewhere).
@@ -102,15 +105,15 @@ class RunConfig:
     #: ``fast`` applies the ``[fast]`` options below; ``auto`` is fast on CUDA, eager elsewhere.
     speed: Speed = "auto"
     fast: FastConfig = field(default_factory=FastConfig)
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 3
+    log_every: int = bounded(50, POSITIVE)
+    sample_every: int = bounded(500, POSITIVE)
+    checkpoint_every: int = bounded(1000, POSITIVE)
+    keep_checkpoints: int = bounded(3, POSITIVE)
     #: A NaN or infinite loss ``stop``s the run (naming the step, the term and the last good
     #: checkpoint), or ``skip``s that update and goes on (a sync per update).
     on_nan: Literal["stop", "skip"] = "stop"
     #: Number of images in the periodic sample grid (fixed noise, so grids are comparable).
-    grid_size: int = 64
+    grid_size: int = bounded(64, POSITIVE)
     data: DataConfig = field(default_factory=DataConfig)
     ddp: DDPConfig = field(default_factory=DDPConfig)
     model: Any = None
@@ -390,16 +393,9 @@ def resolve(
 
 
 def validate(config: RunConfig) -> None:
-    positive = ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every", "grid_size")
-    for key in positive:
-        if getattr(config, key) <= 0:
-            raise UserError(f"bad value {getattr(config, key)} for {key}: expected a positive integer")
-    if config.image_size < 0:
-        raise UserError(f"bad value {config.image_size} for image_size: expected 0 or more")
-    if config.keep_checkpoints < 1:
-        raise UserError("bad value for keep_checkpoints: expected at least 1")
-    if config.data.limit < 0:
-        raise UserError(f"bad value {config.data.limit} for data.limit: expected 0 (all) or a number of samples")
+    """Check what types alone cannot: the bounds declared on the fields of the core config and of
+    the variant's params (see :mod:`ganzoo.bounds`), then the values that name things."""
+    bounds.check(config)
     if config.data.split not in ("", "train", "test"):
         raise UserError(f"bad value {config.data.split!r} for data.split: expected 'train' or 'test'")
     device = config.device
@@ -419,4 +415,5 @@ def load_run_config(path: str | Path, variant: Any, addon_specs: typing.Mapping[
         if key == "variant":
             continue
         set_value(config, key, value)
+    bounds.check(config)  # an edited config.toml: one line, not an error from torch later
     return config

@@ -29,6 +29,10 @@ class UserError(GanzooError):
     exit_code = ExitCode.USAGE_ERROR
 
 
+class StorageError(GanzooError):
+    """The environment failed while writing (a full disk, a quota): one line naming the file, exit 1."""
+
+
 class PluginError(GanzooError):
     """A plugin broke the contract (duplicate names, a hook returning the wrong thing)."""
 

@@ -20,7 +20,11 @@ Conventions that hold for every hook:
   of an existing variant for your own without forking the variant).
 - Collecting hooks (``ganzoo_variants``, ``ganzoo_datasets``, ``ganzoo_metrics``, ``ganzoo_addons``,
   ``ganzoo_adversarial_losses``) gather the lists of all plugins; a name claimed twice is an error
-  that names both packages.
+  that names both packages. A plugin whose answer is not a list of its kind's spec class (or that
+  raises) is recorded as failed, shown by ``ganzoo plugins`` with its error, and left out; the other
+  plugins keep working.
+- Answers of the per-run hooks are checked by type (a dict of modules, a ``Schedule``, a dict of
+  tensors, a tensor); a wrong one stops with one line naming the plugin and the hook.
 - An add-on (declared through ``ganzoo_addons``) implements the per-run hooks below like any plugin,
   but acts only when the run names it: its implementations look for their name in
   ``config.addons`` (``ctx.config.addons`` in the training hooks) and otherwise pass through.

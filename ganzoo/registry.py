@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.errors import PluginError, unknown
+from ganzoo.hook_results import check_answer, collected_items
 from ganzoo.plugins import PluginRecord, create_manager
 from ganzoo.spec import AddonSpec, DatasetSpec, MetricSpec, VariantSpec
 
@@ -49,15 +50,18 @@ class Registry:
         name = self.pm.get_name(plugin)
         return next((r for r in self.records if r.name == name), None)
 
-    def _collect(self, hook_name: str, kind: str, field: str = "") -> dict[str, Any]:
+    def _collect(self, hook_name: str, kind: str, spec_class: type, field: str = "") -> dict[str, Any]:
+        """Every plugin's ``spec_class`` items from the collecting hook ``hook_name``. A plugin that
+        raises or answers anything but a list of ``spec_class`` is recorded as failed (its items
+        are all left out) and the others go on."""
         caller = getattr(self.pm.hook, hook_name)
         found: dict[str, Any] = {}
         for impl in reversed(caller.get_hookimpls()):  # registration order
             package = self._package_of(impl.plugin)
             record = self._record_of(impl.plugin)
             try:
-                items = impl.function() or []
-            except Exception as exc:  # isolate a plugin that raises while declaring
+                items = collected_items(hook_name, impl.function(), spec_class)
+            except Exception as exc:  # isolate a plugin that raises or answers wrongly while declaring
                 message = f"{type(exc).__name__}: {exc}"
                 if record is not None:
                     record.status, record.error = "failed", message
@@ -80,10 +84,10 @@ class Registry:
             for record in self.records:
                 record.variants, record.datasets, record.metrics, record.addons = [], [], [], []
             self._collected = {
-                "variant": self._collect("ganzoo_variants", "variant"),
-                "dataset": self._collect("ganzoo_datasets", "dataset"),
-                "metric": self._collect("ganzoo_metrics", "metric"),
-                "addon": self._collect("ganzoo_addons", "addon"),
+                "variant": self._collect("ganzoo_variants", "variant", VariantSpec),
+                "dataset": self._collect("ganzoo_datasets", "dataset", DatasetSpec),
+                "metric": self._collect("ganzoo_metrics", "metric", MetricSpec),
+                "addon": self._collect("ganzoo_addons", "addon", AddonSpec),
             }
         return self._collected
 
@@ -106,6 +110,7 @@ class Registry:
         if name not in found:
             raise unknown("add-on", name, found)
         return found[name]
+
     def adversarial_losses(self) -> dict[str, Any]:
         """The adversarial losses by name (:class:`ganzoo.parts.losses.AdversarialLoss`).
 
@@ -113,10 +118,14 @@ class Registry:
         which ``ganzoo list`` does not need.
         """
         if self._adversarial_losses is None:
+            from ganzoo.parts.losses import AdversarialLoss
+
             self._all()
             for record in self.records:
                 record.adversarial_losses = []
-            self._adversarial_losses = self._collect("ganzoo_adversarial_losses", "adversarial_loss", "adversarial_losses")
+            self._adversarial_losses = self._collect(
+                "ganzoo_adversarial_losses", "adversarial_loss", AdversarialLoss, "adversarial_losses"
+            )
         return self._adversarial_losses
 
     def variant(self, name: str) -> VariantSpec:
@@ -147,8 +156,23 @@ class Registry:
     def hook(self) -> pluggy.HookRelay:
         return self.pm.hook
 
+    def _answer(self, hook_name: str, **kwargs: Any) -> Any:
+        """Call a first-result per-run hook and check the type of its answer (see
+        :mod:`ganzoo.hook_results`): a wrong one is a PluginError naming the plugin and the hook."""
+        answer = getattr(self.pm.hook, hook_name)(**kwargs)
+        return check_answer(self.pm, self._package_of, hook_name, answer, kwargs)
+
+    def losses(self, variant: VariantSpec, player: str, ctx: Any) -> Any:
+        return self._answer("ganzoo_losses", variant=variant, player=player, ctx=ctx)
+
+    def train_step(self, variant: VariantSpec, schedule: Any, ctx: Any) -> Any:
+        return self._answer("ganzoo_train_step", variant=variant, schedule=schedule, ctx=ctx)
+
+    def sample(self, **kwargs: Any) -> Any:
+        return self._answer("ganzoo_sample", **kwargs)
+
     def networks(self, variant: VariantSpec, config: Any, data: Any) -> dict[str, Any]:
-        nets = self.hook.ganzoo_networks(variant=variant, config=config, data=data)
+        nets = self._answer("ganzoo_networks", variant=variant, config=config, data=data)
         if not nets:
             raise PluginError(f"no plugin built networks for variant {variant.name!r}")
         from ganzoo.addons import check_roles
@@ -157,7 +181,7 @@ class Registry:
         return nets
 
     def schedule(self, variant: VariantSpec, config: Any, networks: dict[str, Any]) -> Any:
-        schedule = self.hook.ganzoo_schedule(variant=variant, config=config, networks=networks)
+        schedule = self._answer("ganzoo_schedule", variant=variant, config=config, networks=networks)
         if schedule is None:
             raise PluginError(f"no plugin declared a training schedule for {variant.name!r}")
         return schedule

@@ -98,9 +98,14 @@ def assert_same(a: Any, b: Any, where: str = "checkpoint") -> None:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` with its bytes (folders as empty entries), to show nothing changed."""
+    """Every file under ``folder`` with its bytes (folders as empty entries), to show nothing changed.
+
+    A run folder's ``.lock`` is left out: it names the process that held the folder last, which a
+    refused resume also was."""
     out: dict[str, bytes] = {}
     for path in sorted(Path(folder).rglob("*")):
+        if path.name == ".lock":
+            continue
         out[str(path.relative_to(folder))] = path.read_bytes() if path.is_file() else b"<dir>"
     return out
 

@@ -62,7 +62,7 @@ def full_disk(monkeypatch) -> None:
 
         def write(self, data):
             self.fh.write(bytes(data)[: len(data) // 2])
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.fh.name)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as the kernel says it: no file named
 
         def __getattr__(self, name):
             return getattr(self.fh, name)
@@ -74,6 +74,32 @@ def full_disk(monkeypatch) -> None:
             self.fh.close()
 
     monkeypatch.setattr(ckpt.os, "fdopen", lambda fd, *a, **k: HalfWritten(real_fdopen(fd, *a, **k)))
+
+
+def read_only(monkeypatch) -> None:
+    """Every file written (atomically, or by PIL) meets a read-only file system."""
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), args[0] if args else None)
+
+    class Builtins:  # PIL opens the files it saves through builtins.open
+        open = staticmethod(lambda path, mode="r", *a, **k: refuse(path) if "w" in mode else open(path, mode, *a, **k))
+
+    import PIL.Image
+
+    monkeypatch.setattr(ckpt.tempfile, "mkstemp", lambda *a, dir=None, **k: refuse(dir))
+    monkeypatch.setattr(PIL.Image, "builtins", Builtins)
+
+
+def edit_config(path: Path, section: str, key: str, value) -> None:
+    """Change one value of a run's config.toml, as a user editing it would."""
+    import tomli_w
+
+    from ganzoo.config import read_toml
+
+    table = read_toml(path)
+    table[section][key] = value
+    path.write_text(tomli_w.dumps(table))
 
 
 @dataclass
@@ -88,6 +114,8 @@ class Case:
     patch: Callable[..., None] | None = None
     #: options appended to ``args``; by default those keeping a ``run`` of the named variant tiny
     extra: list[str] | None = None
+    #: 2 for a mistake in what was asked, 1 for an environment failure (a full disk)
+    exit_code: int = 2
 
     def command(self) -> list[str]:
         if self.extra is not None:
@@ -150,13 +178,38 @@ CASES = {
                                  setup=lambda d: flip_a_byte(d / "gan/checkpoints/step-00000002.pt")),
     "existing run folder": Case(["run", "gan", "--out", "{dir}/gan"], "run folder '{dir}/gan' already exists; continue it with --resume",
                                 copy_run="gan"),
-    "bare --resume on a run that never checkpointed": Case(
-        ["run", "gan", "--out", "{dir}/o", "--resume"], "run folder '{dir}/o' holds a run that stopped before its first checkpoint",
+    "a new run over one that never checkpointed": Case(
+        ["run", "gan", "--out", "{dir}/o"], "run folder '{dir}/o' holds a run that stopped before its first checkpoint; add --resume",
         setup=lambda d: image_folder(d / "o", {"run.json": b'{"variant": "gan"}', "config.toml": b""})),
+    "sample --out that is a folder": Case(["sample", "{gan}", "--out", "{dir}/grid.png"],
+                                          "--out '{dir}/grid.png' is a folder; name a .png or .npz file", extra=[],
+                                          setup=lambda d: (d / "grid.png").mkdir()),
+    "sample of a run on a read-only mount": Case(["sample", "{dir}/gan"],
+                                                 "cannot write '{dir}/gan/samples/sample.png' (Read-only file system); choose another --out",
+                                                 copy_run="gan", extra=[], patch=read_only),
+    "sample into a read-only place (npz)": Case(["sample", "{gan}", "--out", "{dir}/s.npz"],
+                                                "cannot write '{dir}/s.npz' (Read-only file system); choose another --out",
+                                                extra=[], patch=read_only),
+    "eval of a run on a read-only mount": Case(["eval", "{dir}/gan", "--metric", "digit-fd", "--n", "20"],
+                                               "cannot write '{dir}/gan/eval.json' (Read-only file system); make the run folder writable",
+                                               copy_run="gan", extra=[], patch=read_only),
+    "sample on a full disk": Case(["sample", "{gan}", "--out", "{dir}/s.npz"], "no space left on the device while writing '{dir}/s.npz'",
+                                  extra=[], patch=full_disk, exit_code=1),
+    "a checkpoint that does not fit the edited config": Case(
+        ["sample", "{dir}/gan", "--out", "{dir}/s.png"],
+        "checkpoint '{dir}/gan/checkpoints/step-00000002.pt' does not fit the networks built from '{dir}/gan/config.toml' (RuntimeError",
+        copy_run="gan", extra=[], setup=lambda d: edit_config(d / "gan" / "config.toml", "model", "generator_widths", [8, 8])),
+    "a truncated run.json": Case(["sample", "{dir}/gan", "--out", "{dir}/s.png"],
+                                 "'{dir}/gan/run.json' is damaged (not the JSON ganzoo wrote)", copy_run="gan", extra=[],
+                                 setup=lambda d: (d / "gan" / "run.json").write_text('{"variant": "gan", "da')),
+    "sample --n beyond what a .png holds": Case(["sample", "{gan}", "--n", "1000000000", "--out", "{dir}/s.png"],
+                                                "--n 1000000000 is too many for one .png (at most 4096); write them to an .npz file",
+                                                extra=[]),
     "output folder that cannot be written": Case(["run", "gan", "--out", "{dir}/a-file/run"], "cannot write the run folder '{dir}/a-file/run'",
                                                  setup=lambda d: (d / "a-file").write_text("not a folder")),
-    "no space left on the device": Case(["run", "gan", "--out", "{dir}/o"], "no space left on the device while writing",
-                                        patch=full_disk),
+    "no space left on the device": Case(["run", "gan", "--out", "{dir}/o"],
+                                        "no space left on the device while writing '{dir}/o/config.toml'",
+                                        patch=full_disk, exit_code=1),
 }
 
 
@@ -181,7 +234,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(name, runs, tmp_path, 
     result = CliRunner().invoke(cli, [fill(a) for a in case.command()])
     monkeypatch.undo()
 
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == case.exit_code, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert fill(case.message) in lines[0]
@@ -201,8 +254,8 @@ def test_a_full_disk_mid_run_keeps_the_last_good_checkpoint_and_leaves_no_partia
     monkeypatch.setattr(ckpt, "save_checkpoint", save_on_a_full_disk)
     result = CliRunner().invoke(cli, ["run", "--resume", str(run_dir), "--steps", "4", "--quiet"])
     monkeypatch.undo()
-    assert result.exit_code == 2
-    assert result.stderr.startswith("error: no space left on the device while writing ")
+    assert result.exit_code == 1  # the environment failed, not the command
+    assert result.stderr.startswith(f"error: no space left on the device while writing '{run_dir / 'checkpoints'}/step-00000004.pt'")
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["latest", good.name]
     assert ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir / "checkpoints"))["step"] == 2
 

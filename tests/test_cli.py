@@ -86,7 +86,7 @@ def test_sample_npz_images_and_png_grid(tmp_path):
         (["run", "gan", "--set", "steps"], "bad --set 'steps'"),
         (["run", "gan", "--steps", "-3"], "bad value -3 for steps"),
         (["info", "nope"], "unknown variant 'nope'"),
-        (["sample", "no/such/run"], "is not a ganzoo run folder"),
+        (["sample", "no/such/run"], "run folder 'no/such/run' does not exist"),
         (["run", "gan", "--dataset", "folder", "--data-root", "no/such/dir"], "does not exist"),
     ],
 )

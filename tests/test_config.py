@@ -44,7 +44,7 @@ def test_set_parses_typed_values():
         ({"steps": "many"}, "bad value 'many' for steps: expected an integer"),
         ({"precision": "fp8"}, "bad value 'fp8' for precision: expected one of 'fp32', 'bf16'"),
         ({"data.download": "maybe"}, "bad value 'maybe' for data.download: expected true or false"),
-        ({"steps": "0"}, "bad value 0 for steps: expected a positive integer"),
+        ({"steps": "0"}, "bad value 0 for steps: expected > 0"),
         ({"profile": "fast"}, "unknown profile 'fast' for gan"),
     ],
 )
@@ -76,3 +76,75 @@ def test_resolved_config_round_trips_through_toml(tmp_path):
 
     again = cfg.load_run_config(tmp_path / "config.toml", get_registry().variant("gan"))
     assert again == config
+
+
+@pytest.mark.parametrize(("variant", "key", "value", "held", "expected"), [
+    ("gan", "model.lr", "-1", "-1.0", "> 0"),
+    ("gan", "model.lr", "nan", "nan", "> 0"),
+    ("dcgan", "model.lr", "inf", "inf", "> 0"),
+    ("gan", "model.beta1", "5", "5.0", "in [0, 1)"),
+    ("gan", "model.generator_widths", "64,-3", "(64, -3)", "> 0 (every item)"),
+    ("dcgan", "model.ngf", "-8", "-8", "> 0"),
+    ("wgan-gp", "model.lambda_gp", "-10", "-10.0", ">= 0"),
+    ("cyclegan", "model.decay_fraction", "1.5", "1.5", "in [0, 1]"),
+    ("cgan", "model.dropout", "1", "1.0", "in [0, 1)"),
+    ("gan", "seed", str(2**63), str(2**63), "in [0, 2**63)"),
+    ("gan", "seed", "-1", "-1", "in [0, 2**63)"),
+    ("gan", "data.workers", "-2", "-2", ">= 0"),
+])
+def test_values_torch_would_refuse_are_one_line_at_resolution(variant, key, value, held, expected, tmp_path):
+    from click.testing import CliRunner
+
+    from ganzoo.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["run", variant, "--set", f"{key}={value}", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [f"error: bad value {held} for {key}: expected {expected}"]
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_largest_seed_trains_and_an_edited_config_toml_is_checked_when_loaded(tmp_path):
+    import ganzoo
+
+    run = ganzoo.train("gan", dataset="ring8", steps=2, seed=2**63 - 1, out=tmp_path / "run", device="cpu")
+    assert run.step == 2
+    path = tmp_path / "run" / "config.toml"
+    path.write_text(path.read_text().replace("beta1 = 0.5", "beta1 = 5.0"))
+    with pytest.raises(UserError, match=r"bad value 5.0 for model.beta1: expected in \[0, 1\)"):
+        ganzoo.load(tmp_path / "run")
+
+
+def test_a_third_party_variant_declares_bounds_and_info_shows_them():
+    from dataclasses import dataclass
+
+    from click.testing import CliRunner
+
+    from ganzoo import Paper, VariantSpec, hookimpl
+    from ganzoo.bounds import FINITE, POSITIVE, bounded, in_range
+    from ganzoo.cli.main import cli
+    from ganzoo.registry import get_registry
+
+    @dataclass
+    class Params:
+        latent_dim: int = bounded(8, POSITIVE)
+        temperature: float = bounded(0.5, in_range(0, 1, "(]"))
+        shift: float = bounded(0.0, FINITE)
+        lr: float = 2e-4  # no bound declared: any float
+
+    class Plugin:
+        @hookimpl
+        def ganzoo_variants(self):
+            paper = Paper("Bounded", "Tester", 2024, "https://example.org")
+            return [VariantSpec("bounded", "test: bounded params", paper, "points", Params, "ring8")]
+
+    get_registry().register(Plugin(), name="bounded-plugin")
+    for key, value, expected in (("temperature", "0", "in (0, 1]"), ("shift", "inf", "finite"), ("latent_dim", "0", "> 0")):
+        with pytest.raises(UserError) as info:
+            make_config("bounded", overrides={f"model.{key}": value})
+        assert str(info.value).endswith(f"for model.{key}: expected {expected}")
+    assert make_config("bounded", overrides={"model.lr": "-1", "model.temperature": "1"}).model.lr == -1
+    result = CliRunner().invoke(cli, ["info", "gan", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    assert json.loads(result.stdout)["bounds"]["model.beta1"] == "in [0, 1)"

@@ -253,3 +253,80 @@ def test_a_second_ctrl_c_stops_at_once_and_names_the_last_checkpoint(tmp_path):
         f"continue with: ganzoo run --resume {run_dir}"
     ]
     assert [p.name for p in ckpt.list_checkpoints(run_dir / "checkpoints")] == [last.name]
+
+
+@pytest.mark.parametrize("pointer", ["absolute", "../../other/checkpoints/step-00000003.pt", b"\xff\xfe\x00",
+                                     ".", "a-folder", "folder"])
+def test_a_latest_pointer_is_followed_only_inside_checkpoints_else_the_newest_file_with_a_warning(pointer, tmp_path, capsys):
+    other = tmp_path / "other" / "checkpoints"
+    for step in (2, 3):
+        ckpt.save_checkpoint(other, step, {"format": 1, "variant": "gan", "step": step}, keep=3)
+    folder = tmp_path / "run" / "checkpoints"
+    for step in (1, 2):
+        ckpt.save_checkpoint(folder, step, {"format": 1, "variant": "gan", "step": step}, keep=3)
+    (folder / "a-folder").mkdir()
+    latest = folder / "latest"
+    if pointer == "folder":
+        latest.unlink()
+        latest.mkdir()
+    elif isinstance(pointer, bytes):
+        latest.write_bytes(pointer)
+    else:
+        latest.write_text(str(other / "step-00000003.pt") if pointer == "absolute" else pointer)
+    assert ckpt.latest_checkpoint(folder) == folder / "step-00000002.pt"
+    warning = capsys.readouterr().err
+    assert f"ganzoo: warning: ignored '{latest}': " in warning and "using step-00000002.pt, the newest checkpoint" in warning
+
+
+def test_resuming_never_rewinds_to_another_runs_checkpoint_named_by_latest(tmp_path):
+    runner = CliRunner()
+    for name, steps in (("run", "2"), ("other", "3")):
+        result = runner.invoke(cli, ["run", "gan", *RUN_ARGS, "--steps", steps, "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    (tmp_path / "run" / "checkpoints" / "latest").write_text(str(tmp_path / "other" / "checkpoints" / "step-00000003.pt"))
+    resumed = runner.invoke(cli, ["run", "--resume", str(tmp_path / "run"), "--steps", "4", "--quiet"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "ganzoo: warning: ignored" in resumed.stderr
+    assert [record["step"] for record in read_metrics(tmp_path / "run")] == [1, 2, 3, 4]
+
+
+class HugeLoggedTerms:
+    """Multiplies the logged terms (not the gradients) by ``factor``: finite losses near float32's
+    limit, which a sum over ``log_every`` steps in float32 would overflow."""
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    @hookimpl(wrapper=True)
+    def ganzoo_train_step(self, ctx):
+        terms = yield
+        return {name: term * self.factor for name, term in terms.items()}
+
+
+@pytest.mark.parametrize("log_every", ["1", "8"])
+def test_finite_losses_near_the_float32_limit_never_count_as_divergence_whatever_log_every(log_every, tmp_path):
+    get_registry().register(HugeLoggedTerms(1e38), name="huge")
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["run", "gan", *RUN_ARGS, "--set", f"log_every={log_every}", "--steps", "8",
+                                      "--out", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    last = read_metrics(run_dir)[-1]
+    assert last["step"] == 8 and all(1e36 < abs(last[key]) < float("inf") for key in last if "/adv" in key)
+
+
+def test_divergence_before_the_first_checkpoint_gives_advice_that_works(tmp_path):
+    registry = get_registry()
+    registry.register(PoisonedLoss({2}), name="poison")
+    run_dir = tmp_path / "run"
+    args = ["run", "gan", *RUN_ARGS, "--set", "log_every=10", "--set", "checkpoint_every=100", "--steps", "4",
+            "--out", str(run_dir)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: loss generator/adv became nan at step 2; no checkpoint was written yet; run the same command again "
+        f"with --out {run_dir} --resume (it starts afresh there) and --set on_nan=skip (skips such updates) or a "
+        "lower learning rate"
+    ]
+    again = CliRunner().invoke(cli, [*args, "--resume", "--set", "on_nan=skip"])
+    assert again.exit_code == 0, again.output
+    assert read_metrics(run_dir)[-1]["step"] == 4

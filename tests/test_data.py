@@ -178,3 +178,45 @@ def test_data_limit_on_a_dataset_that_cannot_honour_it_is_one_line(dataset):
                          overrides={"data.limit": "500"})
     with pytest.raises(UserError, match=f"data.limit is not supported by dataset '{dataset}'"):
         get_registry().dataset(dataset).build(config)
+
+
+def _images(folder, n, colour=(200, 0, 0)):
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        Image.new("RGB", (8, 8), colour).save(folder / f"{i}.png")
+
+
+@pytest.mark.parametrize("layout", ["an empty class", "a flat folder with a sibling", "a flat folder with an empty sub-folder"])
+def test_image_folders_as_users_have_them_look_only_inside_the_data_root(layout, tmp_path, capsys):
+    root = tmp_path / "data" / "pets"
+    if layout == "an empty class":
+        _images(root / "cats", 3)
+        (root / "dogs").mkdir()
+    else:  # images directly in the root, next to a folder holding images of its own
+        _images(root, 3)
+        _images(tmp_path / "data" / "sibling", 5)
+        if layout.endswith("sub-folder"):
+            (root / "thumbnails").mkdir()
+    source = build("folder", data_root=root, image_size=8, overrides={"data.workers": "0"})
+    assert source.info.size == 3 and source.info.num_classes == 1  # nothing from above the root
+    assert sorted({label for _, label in source.dataset.samples}) == [0]
+    assert all(str(root) in path for path, _ in source.dataset.samples)
+    warning = capsys.readouterr().err
+    if layout == "an empty class":
+        assert f"ganzoo: warning: skipped 1 class folder(s) of '{root}' holding no images: dogs" in warning
+
+
+def test_sixteen_bit_png_is_scaled_to_eight_bits_not_clipped(tmp_path):
+    from PIL import Image
+
+    from ganzoo.data.vision import CheckedLoader
+
+    ramp = np.linspace(0, 65535, 64 * 64).round().astype(np.uint16).reshape(64, 64)
+    Image.fromarray(ramp).save(tmp_path / "deep.png")  # a 16-bit greyscale PNG
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I")
+    pixels = np.asarray(CheckedLoader()(str(tmp_path / "deep.png")))
+    expected = np.round(ramp / 257.0)
+    assert pixels.shape == (64, 64, 3) and np.abs(pixels[..., 0] - expected).max() <= 1
+    assert (pixels == 255).mean() < 0.01  # clipping made 99.5 % of such pixels white

@@ -39,9 +39,11 @@ def command(run_dir, metrics, n, seed, weights, checkpoint, as_json, device) -> 
     any images              fid, kid, is (need the Inception weights; see docs/evaluation.md)
     """
     from ganzoo.api import load
-    from ganzoo.metrics.evaluate import evaluate
+    from ganzoo.engine.checkpoint import check_writable
+    from ganzoo.metrics.evaluate import EVAL_FILE, evaluate
 
     run = load(run_dir, checkpoint=checkpoint, device=device or "auto")
+    check_writable(run.run_dir / EVAL_FILE, "make the run folder writable (eval records its results there)")
     document = evaluate(run, list(metrics) or None, n=n, seed=seed, weights=weights,
                         progress=lambda name: status(f"computing {name} ..."))
     if as_json:

@@ -9,6 +9,8 @@ from rich.text import Text
 
 from ganzoo import config as cfg
 from ganzoo.api import make_config
+from ganzoo.bounds import describe as describe_bounds
+from ganzoo.bounds import field_bounds
 from ganzoo.cli.console import out, print_json
 from ganzoo.cli.options import set_option, with_option
 from ganzoo.registry import get_registry
@@ -52,6 +54,7 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
         },
         "addons": list(config.addons),
         "config": cfg.to_dict(config),
+        "bounds": {key: describe_bounds(found) for key, found in field_bounds(config).items()},
         **({"loss": config.model.loss, "loss_choices": losses} if losses is not None else {}),
     }
 
@@ -98,6 +101,7 @@ def command(name: str, dataset: str | None, profile: str | None, image_size: int
     table = Table(title="config (paper profile unless --profile)", title_justify="left")
     table.add_column("key")
     table.add_column("value")
+    table.add_column("allowed")
     for key, value in cfg.flatten(info["config"]).items():
-        table.add_row(Text(key), Text(repr(value)))
+        table.add_row(Text(key), Text(repr(value)), Text(info["bounds"].get(key, "")))
     out.print(table)

@@ -15,21 +15,23 @@ from ganzoo.errors import UserError
 from ganzoo.registry import get_registry
 
 
-def prepare_run_dir(out: str | None, variant: str) -> Path:
-    """A new, writable run folder; an existing run is never overwritten."""
+def prepare_run_dir(out: str | None, variant: str) -> Path | None:
+    """A new, writable run folder; an existing run is never overwritten. ``None`` without ``--out``:
+    the trainer then claims a free default name (unique when runs start together)."""
     from ganzoo.engine.distributed import is_main_process
     from ganzoo.engine.trainer import check_new_run_dir, default_run_dir
 
     path = Path(out) if out else default_run_dir(variant)
     if not is_main_process():  # under torchrun only rank 0 creates (and so checks) the run folder
         return path
-    check_new_run_dir(path)
+    if out:
+        check_new_run_dir(path)
     parent = path if path.exists() else path.parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise UserError(f"cannot write the run folder {str(path)!r} ({str(parent)!r} is not a writable folder); choose another --out")
-    return path
+    return path if out else None
 
 
 def resume_config(run_dir: Path, registry, name: str | None, config_file: str | None, sets: dict[str, str],
@@ -101,13 +103,18 @@ def command(name, dataset, data_root, steps, batch_size, image_size, device, out
     Settings apply in this order: the variant's paper defaults, its profile, --config, --set, then
     the options here. Add-ons act only when named: --with ADDON (ganzoo plugins lists them).
     """
+    from ganzoo.engine import run_folder
     from ganzoo.engine.trainer import Trainer
 
     registry = get_registry()
+    restart = False
     if resume == "":  # bare --resume: continue --out if it holds a checkpoint, else start it
         if not out:
             raise UserError("--resume without a folder needs --out RUN_DIR; or pass the run folder: --resume RUN_DIR")
+        run_folder.refuse_if_in_use(Path(out))
         resume = out if has_checkpoint(Path(out)) else None
+        # the start-up files of an earlier start that never reached a checkpoint: start afresh
+        restart = resume is None and bool(name) and run_folder.is_leftover_of(Path(out), name)
     if resume:
         run_dir = Path(resume)
         if out and Path(out) != run_dir:
@@ -124,13 +131,15 @@ def command(name, dataset, data_root, steps, batch_size, image_size, device, out
             dataset=dataset, data_root=data_root, steps=steps, batch_size=batch_size,
             image_size=image_size, device=device, seed=seed, profile=profile, addons=list(addons),
         )
-        run_dir = prepare_run_dir(out, name)
+        run_dir = Path(out) if restart else prepare_run_dir(out, name)
         resume_from = None
     from ganzoo.engine.distributed import is_main_process
     from ganzoo.engine.trainer import Diverged, Interrupted
 
     try:
-        result = Trainer(config, registry, run_dir=run_dir, quiet=quiet or as_json, resume_from=resume_from).train()
+        trainer = Trainer(config, registry, run_dir=run_dir, quiet=quiet or as_json, resume_from=resume_from)
+        trainer.restart_leftover = restart
+        result = trainer.train()
     except (Interrupted, Diverged) as exc:
         if is_main_process():
             raise

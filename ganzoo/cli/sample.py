@@ -17,31 +17,66 @@ from ganzoo.cli.options import device_option
 from ganzoo.errors import UserError
 
 FORMATS = (".png", ".npz")
+#: A .png holds at most this many samples (a 64×64 grid, or a scatter plot of this many points);
+#: an .npz is written in chunks and holds any number the disk can take.
+MAX_IN_PNG = 4096
+#: Samples drawn (and held in memory) at a time.
+CHUNK = 500
 
 
-def class_labels(choice: str | None, n: int, run) -> tuple[object, int | None]:
-    """Labels for ``--class`` (an integer or ``all``) and the grid's row length."""
+def class_labels(choice: str | None, n: int, run) -> tuple[object, int | None, int]:
+    """For ``--class`` (an integer or ``all``): a function of ``(start, stop)`` giving those samples'
+    labels (``None`` when unconditional), the grid's row length, and the number of samples (a row
+    per class may round ``n`` down). Labels are made per chunk, never all at once."""
     import torch
+
+    def per_class(per: int):
+        return lambda start, stop: torch.arange(start, stop) // per
 
     if choice is None:
         if run.variant.conditional:  # a row per class by default
             k = run.data_info.num_classes
+            if n < k:
+                return (lambda start, stop: torch.arange(start, stop)), max(1, n // k), n
             per = max(1, n // k)
-            return torch.arange(k).repeat_interleave(per)[:n] if n >= k else torch.arange(n), per
-        return None, None
+            return per_class(per), per, k * per
+        return None, None, n
     if not run.variant.conditional:
         raise UserError(f"--class needs a conditional variant; {run.variant.name!r} is unconditional")
     k = run.data_info.num_classes
     if choice == "all":
         per = max(1, n // k)
-        return torch.arange(k).repeat_interleave(per), per
+        return per_class(per), per, k * per
     try:
         label = int(choice)
     except ValueError:
         raise UserError(f"bad --class {choice!r}: expected an integer from 0 to {k - 1} or 'all'") from None
     if not 0 <= label < k:
         raise UserError(f"bad --class {label}: expected an integer from 0 to {k - 1} or 'all'")
-    return torch.full((n,), label, dtype=torch.long), None
+    return (lambda start, stop: torch.full((stop - start,), label, dtype=torch.long)), None, n
+
+
+def write_samples_npz(run, path: Path, n: int, labels_between, seed: int) -> None:
+    """Draw ``n`` samples a chunk at a time straight into the .npz (the same samples as one draw:
+    ``run.sample`` seeds every block of 500 by its offset)."""
+    import numpy as np
+
+    from ganzoo.engine.images import to_uint8
+    from ganzoo.engine.npz import Member, write_npz_streamed
+
+    points = run.data_info.kind == "points"
+
+    def rows(start: int, stop: int):
+        labels = None if labels_between is None else labels_between(start, stop)
+        samples = run.sample(stop - start, labels=labels, seed=seed + start)
+        return samples.numpy() if points else to_uint8(samples).numpy()
+
+    c, h, w = (1, 1, 1) if points else run.data_info.shape
+    members = {"points": Member(n, (2,), np.dtype(np.float32), rows, CHUNK)} if points else {
+        "images": Member(n, (h, w, c), np.dtype(np.uint8), rows, CHUNK)}
+    if labels_between is not None:
+        members["labels"] = Member(n, (), np.dtype(np.int64), lambda a, b: labels_between(a, b).numpy(), 1 << 20)
+    write_npz_streamed(path, members)
 
 
 def write_npz(path: Path, arrays: dict) -> None:
@@ -176,48 +211,49 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
                   reconstructions (.npz: 'images', 'inputs', 'reconstructed', 'directions')
     """
     from ganzoo.api import load
-    from ganzoo.engine.images import save_grid, save_points, to_uint8
+    from ganzoo.engine.checkpoint import check_writable, writing_output
+    from ganzoo.engine.images import save_grid, save_points
 
     if input_path is not None:
         direction = direction or "AtoB"
         out_path = translation_outputs(out, run_dir, Path(input_path), direction)
         run = load(run_dir, checkpoint=checkpoint, device=device or "auto", weights=weights)
         require_translation(run, "--input")
-        count = translate_files(run, Path(input_path), direction, out_path)
+        with writing_output(out_path):
+            count = translate_files(run, Path(input_path), direction, out_path)
         status(f"{count} image(s) translated {direction} by step {run.step} of {run.variant.name}")
         click.echo(str(out_path))
         return
     out_path = Path(out) if out else Path(run_dir) / "samples" / "sample.png"
+    if out_path.is_dir():
+        raise UserError(f"--out {str(out_path)!r} is a folder; name a .png or .npz file (e.g. {out_path / 'samples.png'})")
     if out_path.suffix.lower() not in FORMATS:
         raise UserError(f"unsupported output {str(out_path)!r}; use a .png or .npz file name")
+    if out_path.suffix.lower() == ".png" and n > MAX_IN_PNG:
+        raise UserError(f"--n {n} is too many for one .png (at most {MAX_IN_PNG}); write them to an .npz file, "
+                        "which is filled a chunk at a time")
     run = load(run_dir, checkpoint=checkpoint, device=device or "auto", weights=weights)
     if not out_path.parent.exists():
         raise UserError(f"output folder {str(out_path.parent)!r} does not exist; create it or choose another --out")
+    check_writable(out_path)  # a read-only mount: one line now, not after drawing the samples
     if run.data_info.kind == "unpaired-images":
-        count = translate_test_images(run, n, direction, out_path)
+        with writing_output(out_path):
+            count = translate_test_images(run, n, direction, out_path)
         status(f"{count} test images translated by step {run.step} of {run.variant.name}")
         click.echo(str(out_path))
         return
     if direction is not None:
         require_translation(run, "--direction")
-    labels, per_row = class_labels(class_, n, run)
-    if labels is not None:
-        n = len(labels)
-    samples = run.sample(n, labels=labels, seed=seed)
+    labels_between, per_row, n = class_labels(class_, n, run)
     if out_path.suffix.lower() == ".npz":
-        import numpy as np
-
-        arrays = {}
-        if run.data_info.kind == "points":
-            arrays["points"] = samples.numpy().astype(np.float32)
-        else:
-            arrays["images"] = to_uint8(samples).numpy()
-        if labels is not None:
-            arrays["labels"] = labels.numpy().astype(np.int64)
-        write_npz(out_path, arrays)
-    elif run.data_info.kind == "points":
-        save_points(samples, out_path)
+        with writing_output(out_path):
+            write_samples_npz(run, out_path, n, labels_between, seed)
     else:
-        save_grid(samples, out_path, nrow=per_row)
+        samples = run.sample(n, labels=None if labels_between is None else labels_between(0, n), seed=seed)
+        with writing_output(out_path):
+            if run.data_info.kind == "points":
+                save_points(samples, out_path)
+            else:
+                save_grid(samples, out_path, nrow=per_row)
     status(f"{n} samples from step {run.step} of {run.variant.name}")
     click.echo(str(out_path))

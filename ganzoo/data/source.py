@@ -11,7 +11,9 @@ Under torchrun every process holds the same permutation and takes its shard of e
 
 from __future__ import annotations
 
+import contextlib
 import random
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +24,8 @@ from ganzoo.spec import DataInfo
 
 
 def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    # modulo 2**63: any seed ganzoo accepts (< 2**63) stays within what manual_seed takes
+    return torch.Generator().manual_seed((seed * 1_000_003 + epoch) % 2**63)
 
 
 class DataSource:
@@ -184,6 +187,54 @@ class SeededItems(torch.utils.data.Dataset):
                 np.random.set_state(numpy_state)
 
 
+def ignore_stop_signals(worker_id: int) -> None:
+    """DataLoader workers ignore SIGINT and SIGTERM from anyone but their main process.
+
+    ``kill -TERM -- -PGID`` (systemd, Slurm) and Ctrl-C reach every process of the group. A worker
+    killed by it would make the DataLoader raise in the main process before that process can finish
+    its step and checkpoint. So a worker ignores SIGINT, and takes SIGTERM (blocked since it was
+    forked, see :func:`stop_signals_blocked`) in a thread that exits only when the main process sent
+    it (as the DataLoader's and multiprocessing's own shutdown do). Without ``sigwaitinfo``
+    (macOS, Windows) only SIGINT is ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        return
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if not hasattr(signal, "sigwaitinfo"):  # pragma: no cover - macOS: SIGTERM as torch handles it
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        return
+    import os
+    import threading
+
+    parent = os.getppid()
+
+    def wait_for_parents_sigterm() -> None:
+        while True:
+            if signal.sigwaitinfo({signal.SIGTERM}).si_pid == parent:
+                os._exit(0)
+
+    threading.Thread(target=wait_for_parents_sigterm, name="ganzoo-sigterm", daemon=True).start()
+
+
+#: The signals that stop a run (the trainer checkpoints on either).
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+@contextlib.contextmanager
+def stop_signals_blocked(active: bool) -> Iterator[None]:
+    """Block SIGINT and SIGTERM while DataLoader workers start: a worker inherits the mask, so a
+    stop signal sent to the process group in that moment waits until :func:`ignore_stop_signals`
+    has run in the worker (and is then ignored there); the main process gets it on unblocking."""
+    if not active or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class LoaderSource(DataSource):
     """A map-style torch Dataset read through a DataLoader with workers (folders on disk).
 
@@ -220,9 +271,12 @@ class LoaderSource(DataSource):
                 num_workers=self.workers,
                 pin_memory=pin,
                 persistent_workers=False,
+                worker_init_fn=ignore_stop_signals if self.workers > 0 else None,
                 generator=_epoch_generator(seed, self.epoch),  # its base seed: not from the global RNG
             )
-            for item in loader:
+            with stop_signals_blocked(self.workers > 0):
+                items = iter(loader)  # starts the workers
+            for item in items:
                 self.position += 1
                 yield {k: v.to(device, non_blocking=pin) for k, v in self._as_dict(item).items()}
             self.epoch += 1

@@ -75,6 +75,25 @@ def image_transform(size: int, channels: int, train: bool = True):
     return transforms.Compose(steps)
 
 
+#: PIL modes of 16-bit greyscale images (16-bit PNGs open as one of them).
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def to_rgb(image, path: str):
+    """An RGB image, 8 bits a channel. 16-bit greyscale is scaled from [0, 65535] to [0, 255]:
+    PIL's ``convert`` would clip it, turning nearly every pixel white. Other integer modes are refused."""
+    from PIL import Image
+
+    if image.mode in SIXTEEN_BIT_MODES:
+        values = np.asarray(image, dtype=np.int64)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise UserError(f"cannot read image {path!r}: 32-bit integer pixels are not supported; save it as 8 or 16 bit")
+        image = Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8), mode="L")
+    elif image.mode == "F":
+        raise UserError(f"cannot read image {path!r}: floating-point pixels are not supported; save it as 8 or 16 bit")
+    return image.convert("RGB")
+
+
 class CheckedLoader:
     """A PIL loader that turns an unreadable file into a UserError naming the file."""
 
@@ -84,15 +103,50 @@ class CheckedLoader:
         try:
             with open(path, "rb") as fh:
                 image = Image.open(fh)
-                return image.convert("RGB")
+                image.load()
         except Exception as exc:
             raise UserError(f"cannot read image {path!r} ({type(exc).__name__}); remove or replace the file") from None
+        return to_rgb(image, path)
+
+
+class ImageFiles(torch.utils.data.Dataset):
+    """``(transform(image), label)`` of a list of ``(path, label)``; ``classes`` names the labels."""
+
+    def __init__(self, samples: list[tuple[str, int]], classes: list[str], transform, loader) -> None:
+        self.samples, self.classes, self.transform, self.loader = samples, classes, transform, loader
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int):
+        path, label = self.samples[index]
+        return self.transform(self.loader(path)), label
+
+
+def folder_samples(root: Path) -> tuple[list[tuple[str, int]], list[str]]:
+    """The images of ``root`` and their classes, looking only inside ``root``.
+
+    Classes are the sub-folders holding images (at any depth below them); a sub-folder without
+    images is skipped with a warning. With no class sub-folders, the images directly in ``root``
+    are one class named after it."""
+    import sys
+
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    found = {folder.name: image_files(folder) for folder in folders}
+    empty = [name for name, files in found.items() if not files]
+    classes = [name for name, files in found.items() if files]
+    if classes:
+        if empty:
+            print(f"ganzoo: warning: skipped {len(empty)} class folder(s) of {str(root)!r} holding no images: "
+                  f"{', '.join(empty[:10])}{' ...' if len(empty) > 10 else ''}", file=sys.stderr)
+        samples = [(str(path), label) for label, name in enumerate(classes) for path in found[name]]
+        return samples, classes
+    flat = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    return [(str(path), 0) for path in flat], [root.name]
 
 
 def build_folder(config):
-    """An ImageFolder (classes from sub-folders) at ``data.root``, read through a DataLoader."""
-    from torchvision.datasets import ImageFolder
-
+    """An image folder (classes from sub-folders) at ``data.root``, read through a DataLoader."""
     from ganzoo.data.source import LoaderSource, refuse_limit
 
     refuse_limit(config, "folder")
@@ -103,19 +157,14 @@ def build_folder(config):
     root = Path(os.path.expanduser(config.data.root))
     if not root.is_dir():
         raise UserError(f"data folder {str(root)!r} does not exist; pass --data-root DIR with images in sub-folders")
-    files = image_files(root)
-    if not files:
+    samples, classes = folder_samples(root)
+    if not samples:
         raise UserError(f"data folder {str(root)!r} holds no images ({', '.join(IMAGE_EXTENSIONS)}); put images in sub-folders of it")
     size = config.image_size or 64
     channels = config.data.channels or 3
     loader = CheckedLoader()
     # Open the first image now so a wrong format fails before training starts.
-    loader(str(files[0]))
-    try:
-        dataset = ImageFolder(str(root), transform=image_transform(size, channels), loader=loader)
-    except FileNotFoundError:
-        # images directly in root, no class sub-folders: treat as one class
-        dataset = ImageFolder(str(root.parent), transform=image_transform(size, channels), loader=loader,
-                              is_valid_file=lambda p: Path(p).parent == root and Path(p).suffix.lower() in IMAGE_EXTENSIONS)
+    loader(samples[0][0])
+    dataset = ImageFiles(samples, classes, image_transform(size, channels), loader)
     info = DataInfo(kind="labelled-images", shape=(channels, size, size), num_classes=len(dataset.classes), size=len(dataset))
     return LoaderSource(dataset, info, workers=config.data.workers)

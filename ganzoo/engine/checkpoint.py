@@ -14,21 +14,23 @@ name. A full disk or an unwritable folder becomes a one-line :class:`~ganzoo.err
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
 import pickle
 import re
+import sys
 import tempfile
 import zipfile
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import torch
 
-from ganzoo.errors import PluginError, UserError
+from ganzoo.errors import GanzooError, PluginError, StorageError, UserError
 
 LATEST = "latest"
 CHECKPOINTS = "checkpoints"
@@ -44,19 +46,62 @@ PLAIN_TYPES = (str, int, float, bool, type(None), torch.dtype, torch.Size)
 # --------------------------------------------------------------------------------------------------
 
 
-def storage_error(exc: OSError, path: Path | str) -> UserError | None:
-    """The one-line error for a full disk or an unwritable place, or ``None`` for other errors."""
+def storage_error(exc: OSError, path: Path | str, fix: str = "choose another --out") -> GanzooError | None:
+    """The one-line error for a full disk (exit 1: the environment failed) or an unwritable place
+    (exit 2), or ``None`` for other errors. ``fix`` is the advice for an unwritable place."""
     where = str(exc.filename or path)
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return UserError(
-            f"no space left on the device while writing {where!r}; free some space or choose another "
-            "--out (no partial file was left behind)"
+        return StorageError(
+            f"no space left on the device while writing {where!r}; free some space or {fix} "
+            "(no partial file was left behind)"
         )
+    if exc.errno == errno.EISDIR:
+        return UserError(f"cannot write {where!r}: it is a folder; name a file in it or {fix}")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return UserError(f"cannot write {where!r} ({os.strerror(exc.errno)}); choose another --out")
+        return UserError(f"cannot write {where!r} ({os.strerror(exc.errno)}); {fix}")
     if exc.errno in (errno.ENOTDIR, errno.EEXIST) and not Path(path).parent.is_dir():
-        return UserError(f"cannot write {where!r}: a file stands where a folder is needed; choose another --out")
+        return UserError(f"cannot write {where!r}: a file stands where a folder is needed; {fix}")
     return None
+
+
+@contextlib.contextmanager
+def naming_the_file(path: Path | str) -> Iterator[None]:
+    """An OSError raised while writing ``path`` carries its name (a full disk's ENOSPC does not)."""
+    try:
+        yield
+    except OSError as exc:
+        if not exc.filename:
+            exc.filename = str(path)
+        raise
+
+
+@contextlib.contextmanager
+def writing_output(path: Path | str, fix: str = "choose another --out") -> Iterator[None]:
+    """Turn an OSError while writing a command's output ``path`` into one line naming the file:
+    a full disk (exit 1), an unwritable or read-only place, or a folder where a file goes (exit 2)."""
+    try:
+        with naming_the_file(path):
+            yield
+    except OSError as exc:
+        error = storage_error(exc, path, fix)
+        if error is None:
+            where = str(exc.filename or path)
+            error = UserError(f"cannot write {where!r} ({exc.strerror or type(exc).__name__}); {fix}")
+        raise error from None
+
+
+def check_writable(path: Path | str, fix: str = "choose another --out") -> None:
+    """Refuse, before anything slow, to start work whose result cannot be written to ``path``
+    (a read-only mount, no permission): the probe creates and removes a temporary file beside it."""
+    with writing_output(path, fix):
+        path = Path(path)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as exc:
+            exc.filename = str(path)
+            raise
+        os.close(fd)
+        os.unlink(tmp)
 
 
 def atomic_write_bytes(path: Path, writer: Callable[[IO[bytes]], Any]) -> None:
@@ -65,8 +110,13 @@ def atomic_write_bytes(path: Path, writer: Callable[[IO[bytes]], Any]) -> None:
     On any failure (a full disk, a signal) the temporary file is removed and ``path`` is untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with naming_the_file(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as exc:  # named for the file it was to become, not its temporary name
+            exc.filename = str(path)
+            raise
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the mode open() would
         with os.fdopen(fd, "wb") as fh:
@@ -75,11 +125,13 @@ def atomic_write_bytes(path: Path, writer: Callable[[IO[bytes]], Any]) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         _fsync_folder(path.parent)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and not exc.filename:  # a full disk's ENOSPC names no file
+            exc.filename = str(path)
         raise
 
 
@@ -193,16 +245,47 @@ def save_checkpoint(folder: Path, step: int, payload: Mapping[str, Any], keep: i
 # --------------------------------------------------------------------------------------------------
 
 
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest complete checkpoint in ``folder`` (via ``latest``, else the highest step)."""
-    folder = Path(folder)
+def _pointed_at(folder: Path) -> tuple[Path | None, str]:
+    """The checkpoint ``folder/latest`` names, or ``None`` and why it cannot be followed.
+
+    ``latest`` holds one file name inside ``folder``: a path (``../other/...``, an absolute one),
+    undecodable bytes or a name that is not a checkpoint file is never followed, so a damaged or
+    hand-edited pointer cannot rewind a run to another run's checkpoint."""
     pointer = folder / LATEST
-    if pointer.is_file():
-        candidate = folder / pointer.read_text().strip()
-        if checkpoint_step(candidate) is not None and candidate.is_file():
-            return candidate
+    if not pointer.exists():
+        return None, ""
+    try:
+        name = pointer.read_bytes().decode("utf-8").strip()
+    except IsADirectoryError:
+        return None, "it is a folder"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"it cannot be read ({type(exc).__name__})"
+    if Path(name).name != name or name in ("", ".", "..") or "\\" in name:
+        return None, f"it names {name[:80]!r}, which is not a file of this folder"
+    candidate = folder / name
+    if checkpoint_step(candidate) is None or not candidate.is_file():
+        return None, f"it names {name[:80]!r}, which is not a checkpoint file here"
+    return candidate, ""
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The newest complete checkpoint in ``folder``: the one ``latest`` names, else (with a warning
+    on stderr when ``latest`` is there but cannot be followed) the file of the highest step."""
+    folder = Path(folder)
+    candidate, problem = _pointed_at(folder)
+    if candidate is not None:
+        return candidate
     found = list_checkpoints(folder)
+    if problem:
+        instead = f"using {found[-1].name}, the newest checkpoint" if found else "no checkpoint is there"
+        warning = f"ganzoo: warning: ignored {str(folder / LATEST)!r}: {problem}; {instead}"
+        if warning not in _WARNED:  # several steps of one command look for the latest checkpoint
+            _WARNED.add(warning)
+            print(warning, file=sys.stderr)
     return found[-1] if found else None
+
+
+_WARNED: set[str] = set()
 
 
 def find_checkpoint(path: Path | str) -> Path:

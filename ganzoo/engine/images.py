@@ -17,9 +17,12 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> Path
     """Save NCHW images in [-1, 1] as one PNG grid (``nrow`` images per row, square by default)."""
     from torchvision.utils import save_image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ganzoo.engine.checkpoint import naming_the_file
+
     nrow = nrow or max(1, int(math.ceil(math.sqrt(images.shape[0]))))
-    save_image(images.detach().float().cpu().add(1).div(2).clamp(0, 1), path, nrow=nrow, padding=2)
+    with naming_the_file(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(images.detach().float().cpu().add(1).div(2).clamp(0, 1), path, nrow=nrow, padding=2)
     return path
 
 
@@ -44,6 +47,9 @@ def save_points(points: torch.Tensor, path: Path, reference: torch.Tensor | None
     for p in pts:
         x, y = to_pixel(p)
         draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=(31, 119, 180))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
+    from ganzoo.engine.checkpoint import naming_the_file
+
+    with naming_the_file(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path)
     return path

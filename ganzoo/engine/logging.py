@@ -39,8 +39,11 @@ class MetricsLog:
             self._tb = None
 
     def write(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record) + "\n")
-        self._fh.flush()
+        from ganzoo.engine.checkpoint import naming_the_file
+
+        with naming_the_file(self.path):  # a full disk: the error names this file
+            self._fh.write(json.dumps(record) + "\n")
+            self._fh.flush()
         if self._tb is not None:
             step = record["step"]
             for key, value in record.items():

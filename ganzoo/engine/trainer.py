@@ -33,7 +33,7 @@ import torch
 from ganzoo import config as cfg
 from ganzoo.addons import addon_records, run_plugins
 from ganzoo.engine import checkpoint as ckpt
-from ganzoo.engine import distributed, ema, speed
+from ganzoo.engine import distributed, ema, run_folder, speed
 from ganzoo.engine.device import seed_everything
 from ganzoo.engine.images import save_grid, save_points
 from ganzoo.engine.network_keys import check_network_keys, network_wrappers
@@ -59,7 +59,7 @@ class Diverged(GanzooError):
 #: values no longer come from one unlucky batch.
 MAX_SKIPS_IN_A_ROW = 10
 #: Held (``flock``) while a process trains into a run folder, so a job started twice is refused.
-LOCK_NAME = ".lock"
+LOCK_NAME = run_folder.LOCK_NAME
 
 
 @dataclass
@@ -123,14 +123,20 @@ def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor
     return out
 
 
+def _sum_dtype(value: torch.Tensor) -> torch.dtype:
+    """float64 where the device has it: a sum of finite float32 losses (even around 1e36) then
+    stays finite whatever ``log_every`` is, so only a NaN or infinite *term* counts as divergence."""
+    return torch.float32 if value.device.type == "mps" else torch.float64
+
+
 def accumulate_losses(running: dict[str, torch.Tensor], terms: dict[str, torch.Tensor]) -> None:
     """Add one iteration's loss terms to the running sums, on the device (no sync per step)."""
     if running and running.keys() == terms.keys():
-        # one multi-tensor kernel instead of one launch per term
-        torch._foreach_add_(list(running.values()), [terms[key].float() for key in running])
+        # one multi-tensor kernel instead of one launch per term (it widens each term as it adds)
+        torch._foreach_add_(list(running.values()), [terms[key] for key in running])
         return
     for key, value in terms.items():
-        running[key] = running[key] + value if key in running else value.float().clone()
+        running[key] = running[key] + value if key in running else value.to(_sum_dtype(value), copy=True)
 
 
 def rng_state() -> dict[str, Any]:
@@ -182,7 +188,7 @@ def looks_like_shape_error(exc: BaseException) -> bool:
     return bool(_SHAPE_WORDS.search(str(exc)))
 
 
-def as_user_error(exc: BaseException) -> UserError | None:
+def as_user_error(exc: BaseException) -> GanzooError | None:
     """The one-line UserError for a storage failure, or for a UserError a DataLoader worker raised
     (which the DataLoader re-raises with the worker's traceback in its message); else ``None``."""
     if isinstance(exc, OSError):
@@ -194,12 +200,15 @@ def as_user_error(exc: BaseException) -> UserError | None:
 
 
 def check_new_run_dir(path: Path) -> None:
-    """A new run goes into a folder that does not exist yet (or is empty): never over an old run."""
+    """A new run goes into a folder that does not exist yet (or is empty): never over an old run.
+
+    A quick check before the config is used; :func:`run_folder.claim_new` decides atomically."""
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        if (path / "run.json").is_file() and ckpt.latest_checkpoint(path / ckpt.CHECKPOINTS) is None:
+        run_folder.refuse_if_in_use(path)
+        if run_folder.leftover_variant(path) is not None:
             raise UserError(
-                f"run folder {str(path)!r} holds a run that stopped before its first checkpoint; delete it to "
-                "start again, or choose another --out"
+                f"run folder {str(path)!r} holds a run that stopped before its first checkpoint; add --resume "
+                "to start it afresh, delete it, or choose another --out"
             )
         raise UserError(
             f"run folder {str(path)!r} already exists; continue it with --resume {path} or choose another --out"
@@ -242,7 +251,10 @@ class Trainer:
         self.resume_from = Path(resume_from) if resume_from is not None else None
         if run_dir is None and self.resume_from is not None:  # continue in the resumed run's folder
             run_dir = resumed_run_dir(self.resume_from)
+        self._default_name = run_dir is None  # claimed as runs/NAME-DATE-TIME[-N], whichever is free
         self.run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config.variant)
+        #: Start afresh in a folder holding only a run's start-up files (``--out D --resume``).
+        self.restart_leftover = False
         self._stop_signal: int | None = None
         self.last_checkpoint: Path | None = None
         self._lock: Any = None
@@ -409,7 +421,7 @@ class Trainer:
         self.state.update(payload["state"])
         set_rng_state(payload["rng"])
         log = payload.get("log", {})
-        self._running = dict(log.get("running", {}))
+        self._running = {key: value.to(_sum_dtype(value)) for key, value in log.get("running", {}).items()}
         self._count = int(log.get("count", 0))
         self.skipped_steps = int(log.get("skipped", 0))
         self.step = int(payload["step"])
@@ -466,29 +478,23 @@ class Trainer:
         }
         ckpt.atomic_write_text(self.run_dir / "run.json", json.dumps(info, indent=2) + "\n")
 
-    def _lock_run_dir(self) -> None:
-        """Hold an exclusive lock on the run folder while training, so that the same job started
-        twice is refused instead of two processes writing one folder. The lock dies with the
-        process, ``kill -9`` included."""
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no advisory locks
-            return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(self.run_dir / LOCK_NAME, "a")  # noqa: SIM115 - held open while training
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            raise UserError(
-                f"run folder {str(self.run_dir)!r} is in use by another ganzoo process; wait for it to "
-                "finish or stop it first"
-            ) from None
-        self._lock = handle
+    def _lock_run_dir(self, new: bool) -> None:
+        """Claim the run folder before anything slow happens (see :mod:`ganzoo.engine.run_folder`):
+        a new run creates it exclusively, a resumed one locks it; a folder held by another process is
+        a one-line error naming that process. The lock dies with the process, ``kill -9`` included."""
+        if not new:
+            self._lock = run_folder.lock_existing(self.run_dir)
+        elif self.restart_leftover:
+            self._lock = run_folder.claim_leftover(self.run_dir, self.variant.name)
+        elif self._default_name:
+            self._lock = run_folder.claim_default(self.run_dir)
+            self.run_dir = self._lock.path.parent
+        else:
+            self._lock = run_folder.claim_new(self.run_dir)
 
     def _unlock(self) -> None:
         if self._lock is not None:
-            self._lock.close()
+            self._lock.release()
             self._lock = None
 
     def _install_signal_handlers(self) -> list[tuple[int, Any]]:
@@ -507,7 +513,6 @@ class Trainer:
     def context(self) -> StepContext:
         """The step context of the built run, drawing batches from ``self.source`` (networks in
         train mode). With :meth:`train_iteration` it runs the loop's steps without the loop."""
-        hook = self.registry.hook
         batches = self.source.batches(self.config.batch_size, self.config.seed, self.device)
         ctx = StepContext(
             variant=self.variant,
@@ -521,7 +526,7 @@ class Trainer:
         )
         ctx.autocast = self.autocast  # type: ignore[attr-defined]
         ctx.distributed = self.ddp  # type: ignore[attr-defined]
-        ctx.compute_losses = lambda player: hook.ganzoo_losses(variant=self.variant, player=player, ctx=ctx)  # type: ignore[attr-defined]
+        ctx.compute_losses = lambda player: self.registry.losses(self.variant, player, ctx)  # type: ignore[attr-defined]
         for net in self.networks.values():
             net.train()
         return ctx
@@ -531,7 +536,7 @@ class Trainer:
         ctx.step = self.step
         ctx.cache = {}
         ctx.batch = ctx.next_batch()
-        terms = self.registry.hook.ganzoo_train_step(variant=self.variant, schedule=self.schedule, ctx=ctx)
+        terms = self.registry.train_step(self.variant, self.schedule, ctx)
         self._update_ema()
         self.step += 1
         return terms
@@ -545,14 +550,22 @@ class Trainer:
         """
         created = None
         forked = self.resume_from is not None and self.run_dir.absolute() != resumed_run_dir(self.resume_from).absolute()
-        if (self.resume_from is None or forked) and distributed.is_main_process():  # a new folder
-            check_new_run_dir(self.run_dir)
-            created = _first_missing(self.run_dir)
+        new = self.resume_from is None or forked
         try:
+            if distributed.is_main_process():  # rank 0 claims the folder, before anything slow happens
+                fresh = new and not self.restart_leftover
+                if fresh and not self._default_name:
+                    check_new_run_dir(self.run_dir)
+                missing, existed = _first_missing(self.run_dir.parent), self.run_dir.exists() and not self._default_name
+                self._lock_run_dir(new)
+                if fresh:  # what the claim created (a default name may differ from the one checked)
+                    created = missing or (None if existed else self.run_dir)
             return self._train()
         except BaseException as exc:
             error = as_user_error(exc)
-            if isinstance(error or exc, UserError) and self._lock is not None and self.last_checkpoint is None:
+            started = (self.run_dir / "run.json").exists()  # else only the claim's .lock is there
+            bad_input = error is not None or isinstance(exc, UserError)
+            if (bad_input or not started) and self._lock is not None and self.last_checkpoint is None:
                 if created is not None:
                     shutil.rmtree(created, ignore_errors=True)
                 elif self.resume_from is None:  # an empty folder given with --out: empty it again
@@ -578,7 +591,6 @@ class Trainer:
             self.restore(self.resume_from)
         self.check_output_shape()
         if self.ddp.is_main:  # rank 0 writes the run folder
-            self._lock_run_dir()
             self._write_run_files()
         from ganzoo.engine.logging import MetricsLog, Progress
 
@@ -696,18 +708,22 @@ class Trainer:
                                f"{self._last_good()}; start a new run with a lower learning rate")
 
     def _diverged(self) -> None:
-        """Name the first step and term that went NaN or infinite, and the last good checkpoint."""
-        step, key, value = self.step, "?", math.nan
+        """Name the first step and term that went NaN or infinite, the last good checkpoint, and
+        advice that works from there (with no checkpoint yet there is nothing to resume)."""
+        where = f"by step {self.step}"
+        key, value = next(((k, v.item()) for k, v in self._running.items() if not math.isfinite(v.item())), ("?", math.nan))
         for at, terms in self._recent:
             bad = next(((k, v.item()) for k, v in terms.items() if not math.isfinite(v.item())), None)
             if bad is not None:
-                step, (key, value) = at, bad
+                where, (key, value) = f"at step {at}", bad
                 break
-        raise Diverged(
-            f"loss {key} became {value} at step {step}; {self._last_good()}; continue from it with "
-            f"--set on_nan=skip (ganzoo run --resume {shlex.quote(str(self.run_dir))} --set on_nan=skip) "
-            "or start a new run with a lower learning rate"
-        )
+        if self.last_checkpoint is None:
+            advice = (f"run the same command again with --out {shlex.quote(str(self.run_dir))} --resume (it starts "
+                      "afresh there) and --set on_nan=skip (skips such updates) or a lower learning rate")
+        else:
+            advice = (f"continue from it with --set on_nan=skip (ganzoo run --resume {shlex.quote(str(self.run_dir))} "
+                      "--set on_nan=skip) or start a new run with a lower learning rate")
+        raise Diverged(f"loss {key} became {value} {where}; {self._last_good()}; {advice}")
 
     def _last_good(self) -> str:
         if self.last_checkpoint is None:
@@ -737,7 +753,7 @@ def draw_samples(
     try:
         generator = torch.Generator(device=device).manual_seed(seed)
         with torch.no_grad():
-            out = registry.hook.ganzoo_sample(
+            out = registry.sample(
                 variant=variant,
                 networks=networks,
                 config=config,

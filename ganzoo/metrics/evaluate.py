@@ -106,7 +106,7 @@ def evaluate(run, metrics: list[str] | None = None, n: int | None = None, seed: 
 
 def _merge(path: Path, document: dict[str, Any]) -> dict[str, Any]:
     """Merge the new metrics into ``path`` (written atomically) and return the whole file."""
-    from ganzoo.engine.checkpoint import atomic_write_bytes
+    from ganzoo.engine.checkpoint import atomic_write_bytes, writing_output
 
     merged = {"variant": document["variant"], "dataset": document["dataset"], "step": document["step"], "metrics": {}}
     if path.is_file():
@@ -116,5 +116,6 @@ def _merge(path: Path, document: dict[str, Any]) -> dict[str, Any]:
             pass  # a damaged file is replaced by the new results
     merged["metrics"].update(document["metrics"])
     text = json.dumps(merged, indent=2, allow_nan=True) + "\n"
-    atomic_write_bytes(path, lambda fh: fh.write(text.encode()))
+    with writing_output(path, "make the run folder writable (eval records its results there)"):
+        atomic_write_bytes(path, lambda fh: fh.write(text.encode()))
     return merged

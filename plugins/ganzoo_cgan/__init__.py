@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ganzoo import Paper, Player, Schedule, VariantSpec, hookimpl
+from ganzoo.bounds import POSITIVE, bounded, in_range
 
 NAME = "cgan"
 
@@ -31,7 +32,7 @@ class CGANParams:
     """The paper's noise and MNIST layer sizes (section 4.1), and the DCGAN widths and optimiser."""
 
     #: Size of z ("a noise prior z with dimensionality 100").
-    latent_dim: int = 100
+    latent_dim: int = bounded(100, POSITIVE)
     #: ``normal``: z ~ N(0, I) as DCGAN draws it; ``uniform``: z ~ U[0, 1]^100, the paper's prior ("drawn
     #: from a uniform distribution within the unit hypercube"), which with the DCGAN networks collapsed
     #: to a few classes in the runs that ``normal`` learned all ten (tests/test_variant_cgan.py).
@@ -39,24 +40,24 @@ class CGANParams:
     #: ``conv``: DCGAN networks with y as an extra input; ``mlp``: the paper's MNIST MLPs.
     architecture: Literal["conv", "mlp"] = "conv"
     #: Widths of the DCGAN networks (``conv``).
-    ngf: int = 64
-    ndf: int = 64
+    ngf: int = bounded(64, POSITIVE)
+    ndf: int = bounded(64, POSITIVE)
     #: Generator hidden sizes (``mlp``): z → 200, y → 1000, joint → 1200.
-    z_hidden: int = 200
-    y_hidden: int = 1000
-    joint_hidden: int = 1200
+    z_hidden: int = bounded(200, POSITIVE)
+    y_hidden: int = bounded(1000, POSITIVE)
+    joint_hidden: int = bounded(1200, POSITIVE)
     #: Discriminator maxout layers (``mlp``): units and pieces of the x, y and joint layers.
-    x_units: int = 240
-    x_pieces: int = 5
-    y_units: int = 50
-    y_pieces: int = 5
-    joint_units: int = 240
-    joint_pieces: int = 4
+    x_units: int = bounded(240, POSITIVE)
+    x_pieces: int = bounded(5, POSITIVE)
+    y_units: int = bounded(50, POSITIVE)
+    y_pieces: int = bounded(5, POSITIVE)
+    joint_units: int = bounded(240, POSITIVE)
+    joint_pieces: int = bounded(4, POSITIVE)
     #: "Dropout with probability of 0.5 was applied to both the generator and discriminator" (``mlp``).
-    dropout: float = 0.5
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    dropout: float = bounded(0.5, in_range(0, 1))
+    lr: float = bounded(2e-4, POSITIVE)
+    beta1: float = bounded(0.5, in_range(0, 1))
+    beta2: float = bounded(0.999, in_range(0, 1))
     #: Adversarial loss by name (``ganzoo info`` lists the choices; plugins add more): the paper's
     #: is ``non-saturating``, D's cross-entropy with G maximising log D(G(z)).
     loss: str = "non-saturating"

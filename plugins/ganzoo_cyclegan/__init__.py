@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ganzoo import Paper, Player, Schedule, VariantSpec, hookimpl
+from ganzoo.bounds import NON_NEGATIVE, POSITIVE, bounded, in_range
 
 NAME = "cyclegan"
 DIRECTIONS = ("AtoB", "BtoA")
@@ -35,25 +36,25 @@ class CycleGANParams:
     """The paper's hyper-parameters (section 4 and appendix 7)."""
 
     #: Filters of the generators' first layer (the paper's 64; ``ngf`` in the reference code).
-    generator_width: int = 64
+    generator_width: int = bounded(64, POSITIVE)
     #: Filters of the discriminators' first layer (the paper's 64; ``ndf``).
-    discriminator_width: int = 64
+    discriminator_width: int = bounded(64, POSITIVE)
     #: Residual blocks of the generators; 0 picks the paper's: 6 below 256 px, 9 at 256 px and above.
-    residual_blocks: int = 0
+    residual_blocks: int = bounded(0, NON_NEGATIVE)
     #: Stride-2 layers of the PatchGAN; 3 gives the paper's 70×70 patches.
-    discriminator_layers: int = 3
+    discriminator_layers: int = bounded(3, POSITIVE)
     #: λ, the weight of the cycle-consistency loss (eq. 3).
-    lambda_cycle: float = 10.0
+    lambda_cycle: float = bounded(10.0, NON_NEGATIVE)
     #: Weight of the identity loss as a fraction of λ (section 5.2: 0.5λ); 0 turns it off.
-    lambda_identity: float = 0.5
+    lambda_identity: float = bounded(0.5, NON_NEGATIVE)
     #: Generated images each discriminator's history keeps (section 4); 0 turns the pool off.
-    pool_size: int = 50
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    pool_size: int = bounded(50, NON_NEGATIVE)
+    lr: float = bounded(2e-4, POSITIVE)
+    beta1: float = bounded(0.5, in_range(0, 1))
+    beta2: float = bounded(0.999, in_range(0, 1))
     #: Share of training at the end with the learning rate decaying linearly to zero (the paper's last
     #: 100 of 200 epochs); the rest keeps it constant.
-    decay_fraction: float = 0.5
+    decay_fraction: float = bounded(0.5, in_range(0, 1, "[]"))
 
 
 #: The paper's run: 256 px, batch 1, 200 epochs of horse2zebra (max(|trainA|, |trainB|) = 1,334 images

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ganzoo import Paper, Player, Schedule, VariantSpec, hookimpl
+from ganzoo.bounds import POSITIVE, bounded, in_range
 
 NAME = "dcgan"
 
@@ -25,16 +26,16 @@ class DCGANParams:
     """Hyper-parameters as the example's command line names them (Radford et al. 2016, section 4)."""
 
     #: Size of the latent vector z (``nz``).
-    latent_dim: int = 100
+    latent_dim: int = bounded(100, POSITIVE)
     #: Channels of the generator's finest hidden layer (``ngf``); each coarser layer doubles it.
-    ngf: int = 64
+    ngf: int = bounded(64, POSITIVE)
     #: Channels of the discriminator's first layer (``ndf``); each coarser layer doubles it.
-    ndf: int = 64
+    ndf: int = bounded(64, POSITIVE)
     #: Adam learning rate (section 4: "we used a learning rate of 0.0002").
-    lr: float = 2e-4
+    lr: float = bounded(2e-4, POSITIVE)
     #: Adam β1 (section 4: "reducing β1 to 0.5 helped stabilize training").
-    beta1: float = 0.5
-    beta2: float = 0.999
+    beta1: float = bounded(0.5, in_range(0, 1))
+    beta2: float = bounded(0.999, in_range(0, 1))
     #: Adversarial loss by name (``ganzoo info`` lists the choices; plugins add more): the paper's
     #: is ``non-saturating``, D's cross-entropy with G maximising log D(G(z)).
     loss: str = "non-saturating"

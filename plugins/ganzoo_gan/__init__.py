@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ganzoo import Paper, Player, Schedule, VariantSpec, hookimpl
+from ganzoo.bounds import POSITIVE, bounded, in_range
 
 NAME = "gan"
 
@@ -17,16 +18,16 @@ NAME = "gan"
 class GANParams:
     """Hyper-parameters of the classic PyTorch GAN (Adam 2e-4, betas 0.5/0.999, z of 100)."""
 
-    latent_dim: int = 100
-    generator_widths: tuple[int, ...] = (128, 256, 512, 1024)
-    discriminator_widths: tuple[int, ...] = (512, 256)
+    latent_dim: int = bounded(100, POSITIVE)
+    generator_widths: tuple[int, ...] = bounded((128, 256, 512, 1024), POSITIVE)
+    discriminator_widths: tuple[int, ...] = bounded((512, 256), POSITIVE)
     #: Hidden width of both players on 2-D point data.
-    point_width: int = 128
+    point_width: int = bounded(128, POSITIVE)
     #: Latent size on 2-D point data.
-    point_latent_dim: int = 2
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    point_latent_dim: int = bounded(2, POSITIVE)
+    lr: float = bounded(2e-4, POSITIVE)
+    beta1: float = bounded(0.5, in_range(0, 1))
+    beta2: float = bounded(0.999, in_range(0, 1))
     #: Adversarial loss by name (``ganzoo info`` lists the choices; plugins add more): the paper's
     #: is ``non-saturating``, D's cross-entropy with G maximising log D(G(z)).
     loss: str = "non-saturating"

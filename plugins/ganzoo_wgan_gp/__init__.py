@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ganzoo import Paper, Player, Schedule, VariantSpec, hookimpl
+from ganzoo.bounds import NON_NEGATIVE, POSITIVE, bounded, in_range
 
 NAME = "wgan-gp"
 
@@ -25,24 +26,24 @@ class WGANGPParams:
     """Algorithm 1's defaults ("λ = 10, n_critic = 5, α = 0.0001, β1 = 0, β2 = 0.9")."""
 
     #: Gradient penalty coefficient λ.
-    lambda_gp: float = 10.0
+    lambda_gp: float = bounded(10.0, NON_NEGATIVE)
     #: Critic iterations per generator iteration.
-    n_critic: int = 5
+    n_critic: int = bounded(5, POSITIVE)
     #: Adam's α, β1, β2.
-    lr: float = 1e-4
-    beta1: float = 0.0
-    beta2: float = 0.9
+    lr: float = bounded(1e-4, POSITIVE)
+    beta1: float = bounded(0.0, in_range(0, 1))
+    beta2: float = bounded(0.9, in_range(0, 1))
     #: Size of z for images (the paper's code draws 128 Gaussian values).
-    latent_dim: int = 128
+    latent_dim: int = bounded(128, POSITIVE)
     #: Channels of the finest hidden layer of the DCGAN generator and critic.
-    ngf: int = 64
-    ndf: int = 64
+    ngf: int = bounded(64, POSITIVE)
+    ndf: int = bounded(64, POSITIVE)
     #: Critic normalisation: ``layer`` (the paper's recommendation and code) or ``none``.
     critic_norm: Literal["layer", "none"] = "layer"
     #: 2-D points: size of z, hidden width and depth of both MLPs (``gan_toy.py``: 2, 512, 3).
-    point_latent_dim: int = 2
-    point_width: int = 512
-    point_depth: int = 3
+    point_latent_dim: int = bounded(2, POSITIVE)
+    point_width: int = bounded(512, POSITIVE)
+    point_depth: int = bounded(3, POSITIVE)
 
 
 @hookimpl

@@ -41,7 +41,12 @@ def start(*args: str, slow_build: float = 0.0, cwd: Path | None = None, group: b
 
 
 def finish(process: subprocess.Popen, timeout: float = 120) -> tuple[int, str]:
-    _, err = process.communicate(timeout=timeout)
+    try:
+        _, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:  # a hung run (and its workers) must not outlive the test
+        os.killpg(process.pid, signal.SIGKILL) if os.getpgid(process.pid) == process.pid else process.kill()
+        process.communicate()
+        raise
     return process.returncode, err
 
 

@@ -34,6 +34,7 @@ def seed_everything(seed: int) -> None:
     import numpy as np
 
     random.seed(seed)
-    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    # for child processes only (this one hashed at start-up); Python takes [0, 2**32)
+    os.environ.setdefault("PYTHONHASHSEED", str(seed % 2**32))
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

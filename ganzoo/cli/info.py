@@ -47,6 +47,7 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
         "sample_shape": list(data.shape),
         "classes": data.num_classes,
         "profiles": sorted({"paper", *spec.profiles}),
+        "truncation": spec.truncation,
         "networks": {
             key: {"class": type(net).__name__, "role": roles.get(key, ""),
                   "parameters": sum(p.numel() for p in net.parameters())}

@@ -154,7 +154,8 @@ def ganzoo_networks(variant, config, data):
                                     tuple(p.g_attention), p.init, p.bn_eps, p.sn_eps, widths=tuple(p.g_widths))
         discriminator = BigGANDiscriminator(data.shape, data.num_classes, p.ch, tuple(p.d_attention), p.init, p.sn_eps)
     except ValueError as exc:
-        raise UserError(f"biggan cannot build its networks for {tuple(data.shape)}: {exc}; pass --image-size 32") from None
+        hint = "pass --image-size 32" if data.shape[1] not in RESOLUTIONS else "choose model.ch or widths that fit"
+        raise UserError(f"biggan cannot build its networks for {tuple(data.shape)}: {exc}; {hint}") from None
     return {"generator": generator, "discriminator": discriminator}
 
 

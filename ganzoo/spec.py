@@ -67,6 +67,9 @@ class VariantSpec:
     #: "z entries with |z| > T are redrawn"); empty: the variant does not support truncation and the
     #: option is refused. The variant's ``ganzoo_sample`` receives the threshold as ``truncation``.
     truncation: str = ""
+    #: Where the variant departs from its paper or the authors' code, and which profile follows
+    #: which, in a few lines; ``ganzoo info`` prints it.
+    notes: str = ""
     #: Set by the plugin manager: the distribution that registered the variant.
     package: str = ""
 

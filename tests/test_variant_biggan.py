@@ -17,7 +17,7 @@ from ganzoo.engine.ema import EMASettings
 from ganzoo.parts.layers import SelfAttention, is_spectrally_normalised
 from ganzoo.registry import get_registry
 
-SMALL = {"model.ch": "4", "model.latent_dim": "16", "model.shared_dim": "8", "model.g_attention": "16",
+SMALL = {"model.g_ch": "4", "model.d_ch": "4", "model.latent_dim": "16", "model.shared_dim": "8", "model.g_attention": "16",
          "model.d_attention": "16"}
 
 
@@ -38,6 +38,7 @@ def test_imagenet128_networks_have_the_authors_70_4m_and_88_0m_parameters():
     assert found["networks"]["generator"]["parameters"] == 70_433_988
     assert found["networks"]["discriminator"]["parameters"] == 87_982_370
     assert found["loss"] == "hinge" and "truncated normal" in found["truncation"]
+    assert "--G_ortho 0.0" in found["notes"] and "sagan-settings" in found["notes"]
 
 
 def test_cifar10_networks_have_the_counts_of_launch_cifar_ema():

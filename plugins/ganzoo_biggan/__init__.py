@@ -31,9 +31,10 @@ weight reshaped to a matrix, ε inside the normalisation) where the code has its
 Gram-Schmidt over ``num_svs`` vectors (one by default, the same estimate); the code's
 ``D_arch[32]`` lists every block's resolution as 16, so ``--D_attn 16`` there would attend after
 every block, while here attention goes after the blocks whose output really has the named size;
-orthogonal regularisation is added to G's loss (its gradient at β/2 equals the code's direct
-gradient update at β, see :func:`ganzoo.parts.regularisers.orthogonal_regularisation`, so the
-setting here is 2 × the code's β to match it); cross-replica BN is plain BN.
+orthogonal regularisation is the paper's term β‖WWᵀ ⊙ (1 − I)‖² added to G's loss, whose
+gradient is twice the one the code adds to the weights directly (see
+:func:`ganzoo.parts.regularisers.orthogonal_regularisation`): the code's ``--G_ortho 1e-4`` is
+``model.ortho_beta=5e-5`` here; cross-replica BN is plain BN.
 """
 
 from __future__ import annotations
@@ -46,13 +47,27 @@ from ganzoo.bounds import NON_NEGATIVE, POSITIVE, bounded, in_range
 
 NAME = "biggan"
 
+#: What ``ganzoo info biggan`` says about paper, code and profiles.
+NOTES = (
+    "profiles paper/imagenet128 follow the paper (G lr 5e-5, D lr 2e-4, 2 D steps, ortho_beta 1e-4); "
+    "sagan-settings is what the authors' launch script trains with and their released checkpoints used "
+    "(1e-4/4e-4, 1 D step, --G_ortho 0.0); cifar10 is launch_cifar_ema.sh (no ortho, N(0, 0.02) init, EMA "
+    "from step 1,000; published CIFAR-10: paper IS 9.22 / FID 14.73, StudioGAN IS 9.96 / FID 4.16 against "
+    "the 50k training images; not reproduced here). Differences from the code: torch's spectral norm "
+    "(same one-vector power iteration, no Gram-Schmidt over several), plain BN instead of cross-replica BN, "
+    "orthogonal regularisation as the paper's loss term (the code's --G_ortho 1e-4 is ortho_beta 5e-5 here), attention "
+    "placed by the true output size (the code's D_arch[32] marks every block 16 px), z chunks of "
+    "dim_z // (blocks + 1) as the code rounds them."
+)
+
 
 @dataclass
 class BigGANParams:
     """The paper's training settings (appendix C) with the 128 px networks of the authors' script."""
 
-    #: Width multiplier of both networks (the code's ``G_ch`` and ``D_ch``).
-    ch: int = bounded(96, POSITIVE)
+    #: Width multipliers of the generator and the discriminator (the code's ``G_ch``, ``D_ch``).
+    g_ch: int = bounded(96, POSITIVE)
+    d_ch: int = bounded(96, POSITIVE)
     #: The generator's widths in units of ``ch`` (first layer, then each block's output) instead of
     #: the code's table for the resolution; empty: the table.
     g_widths: tuple[int, ...] = ()
@@ -103,6 +118,7 @@ def ganzoo_variants():
             params=BigGANParams,
             default_dataset="mnist",
             roles={"generator": ("generator",), "discriminator": ("discriminator",)},
+            notes=NOTES,
             truncation="every z entry with |z| > T is redrawn from N(0, 1): a truncated normal (section 3.1)",
             profiles={
                 # The paper's settings at 128 px: appendix C, batch 2048 (256 × 8 accumulations).
@@ -115,19 +131,20 @@ def ganzoo_variants():
                                    "model.d_steps": 1, "model.ortho_beta": 0.0},
                 # launch_cifar_ema.sh.
                 "cifar10": {
-                    "image_size": 32, "batch_size": 50, "model.ch": 64, "model.latent_dim": 128,
+                    "image_size": 32, "batch_size": 50, "model.g_ch": 64, "model.d_ch": 64,
+                    "model.latent_dim": 128,
                     "model.shared_dim": 0, "model.hierarchical": False, "model.g_attention": [],
                     "model.d_attention": [], "model.init": "N02", "model.lr_g": 2e-4, "model.lr_d": 2e-4,
                     "model.d_steps": 4, "model.ortho_beta": 0.0, "model.ema_start": 1000,
                 },
                 # The embedded digits at 32 px with every defining part kept at small widths (G
-                # 64-64-32-16, D 64): shared embedding, hierarchical z, attention at 16 px, ortho
+                # 64-64-32-16, D 32): shared embedding, hierarchical z, attention at 16 px, ortho
                 # init and regularisation, two D steps, and an EMA of 0.99 from the start, since
                 # 0.9999 averages over far more steps than a short run has. Its length on a 2-core
                 # CPU is still to be measured.
                 "demo": {
                     "steps": 1000, "batch_size": 64, "image_size": 32, "grid_size": 100,
-                    "model.ch": 16, "model.g_widths": [4, 4, 2, 1], "model.latent_dim": 64,
+                    "model.g_ch": 16, "model.g_widths": [4, 4, 2, 1], "model.d_ch": 8, "model.latent_dim": 64,
                     "model.shared_dim": 32, "model.g_attention": [16], "model.d_attention": [16],
                     "model.lr_g": 2e-4, "model.lr_d": 2e-4, "model.ema_decay": 0.99, "model.ema_start": 0,
                     "sample_every": 500, "checkpoint_every": 500, "log_every": 100,
@@ -142,7 +159,7 @@ def ganzoo_networks(variant, config, data):
     if variant.name != NAME:
         return None
     from ganzoo.errors import UserError
-    from ganzoo_biggan.networks import BigGANDiscriminator, BigGANGenerator
+    from ganzoo_biggan.networks import RESOLUTIONS, BigGANDiscriminator, BigGANGenerator
 
     p = config.model
     if data.num_classes < 2:
@@ -150,11 +167,11 @@ def ganzoo_networks(variant, config, data):
     if p.hierarchical and not p.shared_dim:
         raise UserError("model.hierarchical=true needs a shared embedding; set model.shared_dim (e.g. 128) or model.hierarchical=false")
     try:
-        generator = BigGANGenerator(data.shape, data.num_classes, p.ch, p.latent_dim, p.shared_dim, p.hierarchical,
+        generator = BigGANGenerator(data.shape, data.num_classes, p.g_ch, p.latent_dim, p.shared_dim, p.hierarchical,
                                     tuple(p.g_attention), p.init, p.bn_eps, p.sn_eps, widths=tuple(p.g_widths))
-        discriminator = BigGANDiscriminator(data.shape, data.num_classes, p.ch, tuple(p.d_attention), p.init, p.sn_eps)
+        discriminator = BigGANDiscriminator(data.shape, data.num_classes, p.d_ch, tuple(p.d_attention), p.init, p.sn_eps)
     except ValueError as exc:
-        hint = "pass --image-size 32" if data.shape[1] not in RESOLUTIONS else "choose model.ch or widths that fit"
+        hint = "pass --image-size 32" if data.shape[1] not in RESOLUTIONS else "choose model.g_ch, model.d_ch or widths that fit"
         raise UserError(f"biggan cannot build its networks for {tuple(data.shape)}: {exc}; {hint}") from None
     return {"generator": generator, "discriminator": discriminator}
 

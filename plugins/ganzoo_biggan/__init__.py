@@ -222,7 +222,10 @@ def ganzoo_losses(variant, player, ctx):
     if player == "discriminator":
         with torch.no_grad():
             fake = G(z, labels)
-        return loss.discriminator_terms(D(real, real_labels), D(fake, labels))
+        # train_fns.py's GD: fakes and reals through D in one batch (one power iteration per update)
+        scores = D(torch.cat([fake, real]), torch.cat([labels, real_labels]))
+        fake_scores, real_scores = scores.split([fake.shape[0], real.shape[0]])
+        return loss.discriminator_terms(real_scores, fake_scores)
     terms = {"adv": loss.generator_loss(D(G(z, labels), labels))}
     if p.ortho_beta > 0:
         # Section 3.1; the shared embedding is left out, as the code's blacklist leaves it out.

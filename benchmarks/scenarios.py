@@ -97,6 +97,21 @@ SCENARIOS = [
         pipeline_dataset="mnist",
     ),
     Scenario(
+        name="biggan-128",
+        variant="biggan",
+        summary="BigGAN at 128×128, 1,000 classes, batch 64 without accumulation: the settings of launch_BigGAN_bs256x8.sh",
+        batch_size=64,
+        image_size=128,
+        channels=3,
+        num_classes=1000,
+        # the script's settings (no orthogonal regularisation: the code's direct gradient update and
+        # the loss term differ in matrix products, so FLOPs would not compare like for like)
+        overrides={"model.lr_g": 1e-4, "model.lr_d": 4e-4, "model.d_steps": 1, "model.ortho_beta": 0.0},
+        small={"batch_size": 2, "image_size": 64, "model.g_ch": 8, "model.d_ch": 8, "model.latent_dim": 20,
+               "model.shared_dim": 8, "model.g_attention": [32], "model.d_attention": [32]},
+        pipeline_dataset="mnist",
+    ),
+    Scenario(
         name="cyclegan-256-b1",
         variant="cyclegan",
         summary="CycleGAN at 256×256, batch 1: the paper's setting (Zhu et al. 2017)",

@@ -125,7 +125,7 @@ def test_paper_schedule_is_appendix_c_with_ortho_regularisation_and_ema_from_a_s
     groups = {p.name: p.optimizer.param_groups[0] for p in schedule.players}
     assert {k: (g["lr"], g["betas"], g["eps"]) for k, g in groups.items()} == {
         "discriminator": (2e-4, (0.0, 0.999), 1e-6), "generator": (5e-5, (0.0, 0.999), 1e-6)}
-    assert schedule.ema == {"generator": EMASettings(decay=0.9999, start_step=20_000)}
+    assert schedule.ema == {"generator": EMASettings(decay=0.9999, start_step=20_000, buffers="average")}
     assert config.model.ortho_beta == 1e-4
     assert make_config("biggan", profile="imagenet128").model.ortho_beta == 1e-4
 

@@ -193,13 +193,14 @@ def ganzoo_schedule(variant, config, networks):
 
     # train_fns.py: num_D_steps discriminator updates, each on its own slice of real data, then one
     # generator update; the generator's samples and every metric use the EMA copy (appendix C).
+    # utils.ema averages the whole state_dict, BN statistics and spectral norm vectors included.
     return Schedule(
         players=[
             Player("discriminator", ("discriminator",), adam("discriminator", p.lr_d), repeats=p.d_steps,
                    fresh_batch=True),
             Player("generator", ("generator",), adam("generator", p.lr_g), fresh_batch=False),
         ],
-        ema={"generator": EMASettings(decay=p.ema_decay, start_step=p.ema_start)},
+        ema={"generator": EMASettings(decay=p.ema_decay, start_step=p.ema_start, buffers="average")},
     )
 
 

@@ -105,11 +105,13 @@ class LoadedRun:
     raw_networks: dict[str, Any] = field(default_factory=dict)
     ema_networks: dict[str, Any] = field(default_factory=dict)
 
-    def sample(self, n: int, labels: Any = None, seed: int = 0, inputs: Any = None, direction: str | None = None):
+    def sample(self, n: int, labels: Any = None, seed: int = 0, inputs: Any = None, direction: str | None = None,
+               truncation: float | None = None):
         """``n`` samples (images in [-1, 1] NCHW, or N×2 points) as a CPU tensor.
 
         Translation variants take ``inputs`` (N source images, or a dict ``{"A": ..., "B": ...}``) and
         ``direction`` (``"AtoB"`` or ``"BtoA"``), as the ``ganzoo_sample`` hook describes.
+        ``truncation`` is for variants that declare it (``VariantSpec.truncation``), e.g. BigGAN.
         """
         from ganzoo.engine.trainer import draw_samples
 
@@ -124,7 +126,7 @@ class LoadedRun:
             k = min(batch, n - start)
             out.append(draw_samples(self.registry, self.variant, self.networks, self.config, k,
                                     part(labels, start, start + k), seed + start, self.device,
-                                    part(inputs, start, start + k), direction).cpu())
+                                    part(inputs, start, start + k), direction, truncation).cpu())
         import torch
 
         return torch.cat(out)

@@ -254,6 +254,7 @@ def ganzoo_sample(
     device: torch.device,
     inputs: torch.Tensor | dict[str, torch.Tensor] | None,
     direction: str | None,
+    truncation: float | None,
 ) -> torch.Tensor:
     """Draw ``n`` samples from a trained variant, in data space (images in [-1, 1], NCHW).
 
@@ -266,7 +267,10 @@ def ganzoo_sample(
     may be on the CPU. The core answers last with the common case:
     ``networks[variant.generator](z)`` (or ``(z, labels)`` when conditional) for
     ``z ~ N(0, I)`` of ``config.model.latent_dim``. Returns the samples as one tensor.
-    First answer wins.
+    ``truncation`` is ``ganzoo sample --truncation``'s threshold, or ``None``: only variants whose
+    :attr:`~ganzoo.spec.VariantSpec.truncation` says what it means receive a number (the core
+    refuses the option for the others), and the variant decides what it truncates (BigGAN: z
+    redrawn above the threshold). First answer wins.
 
-    Arrived in 0.1.
+    Arrived in 0.1; ``truncation`` in 0.2.
     """

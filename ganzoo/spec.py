@@ -63,6 +63,13 @@ class VariantSpec:
     #: against the networks hook's answer; add-ons use them to find "every discriminator" of any
     #: variant (:func:`ganzoo.addons.networks_of`). Empty: only ``generator`` is known, as a generator.
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: What ``ganzoo sample --truncation T`` means for this variant, in one line (e.g. BigGAN's
+    #: "z entries with |z| > T are redrawn"); empty: the variant does not support truncation and the
+    #: option is refused. The variant's ``ganzoo_sample`` receives the threshold as ``truncation``.
+    truncation: str = ""
+    #: Where the variant departs from its paper or the authors' code, and which profile follows
+    #: which, in a few lines; ``ganzoo info`` prints it.
+    notes: str = ""
     #: Set by the plugin manager: the distribution that registered the variant.
     package: str = ""
 

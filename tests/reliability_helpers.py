@@ -34,6 +34,11 @@ TINY: dict[str, dict[str, Any]] = {
               "model.g_channels": 8, "model.d_channels": 8, "model.n_dis": 2},
     "sagan": {"dataset": "mnist", "image_size": 16, "batch_size": 4, "model.latent_dim": 8,
               "model.g_channels": 8, "model.d_channels": 8},
+    # biggan: the smallest 32 px networks with every part (shared embedding, hierarchical z,
+    # attention, EMA averaging from step 1, two accumulated D micro-batches through its own step)
+    "biggan": {"dataset": "mnist", "image_size": 32, "batch_size": 4, "model.g_ch": 4, "model.d_ch": 4, "model.latent_dim": 8,
+               "model.shared_dim": 4, "model.g_attention": "16", "model.d_attention": "16",
+               "model.ema_start": 1, "model.d_accumulations": 2},
     # the example third-party plugin (examples/ganzoo-lsgan), when installed
     "lsgan": {"dataset": "mnist", "batch_size": 4, "model.latent_dim": 8, "model.width": 4},
     "cgan": {"dataset": "mnist", "batch_size": 10, "model.latent_dim": 8, "model.z_hidden": 8,

@@ -47,6 +47,8 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
         "sample_shape": list(data.shape),
         "classes": data.num_classes,
         "profiles": sorted({"paper", *spec.profiles}),
+        "truncation": spec.truncation,
+        "notes": spec.notes,
         "networks": {
             key: {"class": type(net).__name__, "role": roles.get(key, ""),
                   "parameters": sum(p.numel() for p in net.parameters())}
@@ -88,6 +90,10 @@ def command(name: str, dataset: str | None, profile: str | None, image_size: int
     out.print(Text(f"dataset: {info['dataset']}    sample shape: {tuple(info['sample_shape'])}    classes: {info['classes']}"))
     if "loss_choices" in info:
         out.print(Text(f"loss:    {info['loss']} (--set model.loss=NAME; choices: {', '.join(info['loss_choices'])})"))
+    if info["truncation"]:
+        out.print(Text(f"--truncation T (ganzoo sample): {info['truncation']}"))
+    if info["notes"]:
+        out.print(Text(f"notes:   {info['notes']}"))
     table = Table(title="networks", title_justify="left")
     table.add_column("network")
     table.add_column("role")

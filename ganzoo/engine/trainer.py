@@ -743,10 +743,15 @@ def draw_samples(
     device: torch.device,
     inputs: Any = None,
     direction: str | None = None,
+    truncation: float | None = None,
 ) -> torch.Tensor:
     """Draw ``n`` samples in eval mode with a private generator (the global RNG is untouched).
 
-    ``inputs`` and ``direction`` are for translation variants (see the ``ganzoo_sample`` hook)."""
+    ``inputs`` and ``direction`` are for translation variants, ``truncation`` for variants that
+    declare it (see the ``ganzoo_sample`` hook)."""
+    from ganzoo.sampling import check_truncation
+
+    check_truncation(variant, truncation)
     modes = {k: m.training for k, m in networks.items()}
     for m in networks.values():
         m.eval()
@@ -763,6 +768,7 @@ def draw_samples(
                 device=device,
                 inputs=inputs,
                 direction=direction,
+                truncation=truncation,
             )
     finally:
         for k, m in networks.items():

@@ -180,7 +180,9 @@ class Player:
     ``networks`` are the keys of the networks dict this player's optimiser owns. ``repeats`` is how
     many updates it makes per training iteration (WGAN-GP's ``n_critic``); ``fresh_batch`` draws a
     new real batch before every repeat after the first. ``lr_scheduler`` is optional and is stepped
-    once per iteration.
+    once per iteration. ``interval`` > 1 makes the player update only on iterations whose index
+    (from 0) is a multiple of it: StyleGAN2's lazy regularisation is such a player, sharing the
+    main player's optimiser (Karras et al. 2020, section 3.1).
     """
 
     name: str
@@ -189,6 +191,7 @@ class Player:
     repeats: int = 1
     fresh_batch: bool = True
     lr_scheduler: Any = None
+    interval: int = 1
 
 
 @dataclass

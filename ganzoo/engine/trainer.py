@@ -100,6 +100,8 @@ def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor
     out: dict[str, torch.Tensor] = {}
     skip_bad = getattr(ctx.config, "on_nan", "stop") == "skip"
     for player in schedule.players:
+        if ctx.step % player.interval:
+            continue
         for repeat in range(player.repeats):
             distributed.begin_update(ctx, player)  # several processes: all-reduce this player's gradients only
             if repeat > 0 and player.fresh_batch:

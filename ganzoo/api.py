@@ -105,13 +105,18 @@ class LoadedRun:
     raw_networks: dict[str, Any] = field(default_factory=dict)
     ema_networks: dict[str, Any] = field(default_factory=dict)
 
-    def sample(self, n: int, labels: Any = None, seed: int = 0, inputs: Any = None, direction: str | None = None):
+    def sample(self, n: int, labels: Any = None, seed: int = 0, inputs: Any = None, direction: str | None = None,
+               truncation: float | None = None, truncation_cutoff: int | None = None):
         """``n`` samples (images in [-1, 1] NCHW, or N×2 points) as a CPU tensor.
 
         Translation variants take ``inputs`` (N source images, or a dict ``{"A": ..., "B": ...}``) and
         ``direction`` (``"AtoB"`` or ``"BtoA"``), as the ``ganzoo_sample`` hook describes.
+        ``truncation`` (ψ) and ``truncation_cutoff`` are for variants that list them in
+        ``VariantSpec.sample_options``; others refuse them with a :class:`ganzoo.errors.UserError`.
         """
         from ganzoo.engine.trainer import draw_samples
+
+        check_sample_options(self.variant, truncation=truncation, truncation_cutoff=truncation_cutoff)
 
         def part(value: Any, start: int, stop: int) -> Any:
             if isinstance(value, dict):
@@ -124,10 +129,22 @@ class LoadedRun:
             k = min(batch, n - start)
             out.append(draw_samples(self.registry, self.variant, self.networks, self.config, k,
                                     part(labels, start, start + k), seed + start, self.device,
-                                    part(inputs, start, start + k), direction).cpu())
+                                    part(inputs, start, start + k), direction, truncation,
+                                    truncation_cutoff).cpu())
         import torch
 
         return torch.cat(out)
+
+
+def check_sample_options(variant: Any, **options: Any) -> None:
+    """One line for a sampling option (``truncation``, ...) that the variant does not declare."""
+    from ganzoo.errors import UserError
+
+    for name, value in options.items():
+        if value is not None and name not in variant.sample_options:
+            flag = "--" + name.replace("_", "-")
+            raise UserError(f"{variant.name} does not support {flag}; drop it (variants that do: "
+                            "see 'ganzoo info NAME')")
 
 
 #: ``weights=`` of :func:`load` and ``ganzoo sample --weights``.

@@ -254,6 +254,8 @@ def ganzoo_sample(
     device: torch.device,
     inputs: torch.Tensor | dict[str, torch.Tensor] | None,
     direction: str | None,
+    truncation: float | None,
+    truncation_cutoff: int | None,
 ) -> torch.Tensor:
     """Draw ``n`` samples from a trained variant, in data space (images in [-1, 1], NCHW).
 
@@ -267,6 +269,11 @@ def ganzoo_sample(
     ``networks[variant.generator](z)`` (or ``(z, labels)`` when conditional) for
     ``z ~ N(0, I)`` of ``config.model.latent_dim``. Returns the samples as one tensor.
     First answer wins.
+
+    ``truncation`` (ψ) and ``truncation_cutoff`` are ``ganzoo sample --truncation/--truncation-cutoff``;
+    they are ``None`` unless the variant lists them in ``VariantSpec.sample_options`` (the engine
+    refuses them for other variants), and the variant decides what they mean (StyleGAN2: w =
+    w_avg + ψ(w − w_avg) on the first ``truncation_cutoff`` layers). Arrived in 0.3.
 
     Arrived in 0.1.
     """

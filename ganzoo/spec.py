@@ -63,6 +63,10 @@ class VariantSpec:
     #: against the networks hook's answer; add-ons use them to find "every discriminator" of any
     #: variant (:func:`ganzoo.addons.networks_of`). Empty: only ``generator`` is known, as a generator.
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The sampling options this variant's ``ganzoo_sample`` understands, of ``truncation`` and
+    #: ``truncation_cutoff`` (``ganzoo sample --truncation``); the variant decides what they mean
+    #: (StyleGAN2: w = w_avg + ψ(w − w_avg)). Others refuse them with one line.
+    sample_options: tuple[str, ...] = ()
     #: Set by the plugin manager: the distribution that registered the variant.
     package: str = ""
 

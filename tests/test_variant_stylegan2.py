@@ -298,3 +298,42 @@ def test_ada_colour_matrices_are_the_identity_when_nothing_fires():
     assert torch.allclose(C, torch.eye(4).expand(3, 4, 4), atol=1e-6)
     x = torch.rand(3, 3, 4, 4)
     assert torch.allclose(apply_color(x, C), x, atol=1e-6)
+
+
+# -- truncation at sampling -------------------------------------------------------------------------
+
+def test_sample_truncation_pulls_every_sample_to_w_avg(tmp_path):
+    import numpy as np
+
+    run_dir = tmp_path / "run"
+    args = ["run", "stylegan2", "--dataset", "mnist", "--image-size", "8", "--batch-size", "4", "--steps", "3",
+            "--device", "cpu", "--out", str(run_dir), "--quiet"]
+    for key, value in {**TINY_SETS, "sample_every": "100", "speed": "eager", "grid_size": "4"}.items():
+        args += ["--set", f"{key}={value}"]
+    assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
+
+    def draw(*options):
+        out = tmp_path / f"s{len(list(tmp_path.iterdir()))}.npz"
+        result = CliRunner().invoke(cli, ["sample", str(run_dir), "--n", "4", "--out", str(out), "--device", "cpu",
+                                          *options])
+        assert result.exit_code == 0, result.output
+        return np.load(out)["images"].astype(int)
+
+    plain, psi0 = draw(), draw("--truncation", "0")
+    assert (plain != plain[:1]).any()  # different z, different images
+    assert (psi0 == psi0[:1]).all()  # ψ = 0: every w is w_avg (and the noise is fixed)
+    assert (draw("--truncation", "1") == plain).all()
+    cut = draw("--truncation", "0", "--truncation-cutoff", "2")  # the later layers keep their own w
+    assert (cut != cut[:1]).any()
+    result = CliRunner().invoke(cli, ["sample", str(run_dir), "--truncation-cutoff", "2", "--device", "cpu"])
+    assert result.exit_code == 2 and "needs --truncation" in result.output
+
+
+def test_a_variant_without_truncation_refuses_it_in_one_line(tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["run", "gan", "--dataset", "ring8", "--steps", "2", "--batch-size", "8", "--device", "cpu", "--quiet",
+            "--out", str(run_dir)]
+    assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
+    result = CliRunner().invoke(cli, ["sample", str(run_dir), "--truncation", "0.7", "--device", "cpu"])
+    assert result.exit_code == 2
+    assert "gan does not support --truncation" in result.output and "Traceback" not in result.output

@@ -56,7 +56,7 @@ def class_labels(choice: str | None, n: int, run) -> tuple[object, int | None, i
     return (lambda start, stop: torch.full((stop - start,), label, dtype=torch.long)), None, n
 
 
-def write_samples_npz(run, path: Path, n: int, labels_between, seed: int) -> None:
+def write_samples_npz(run, path: Path, n: int, labels_between, seed: int, **options) -> None:
     """Draw ``n`` samples a chunk at a time straight into the .npz (the same samples as one draw:
     ``run.sample`` seeds every block of 500 by its offset)."""
     import numpy as np
@@ -68,7 +68,7 @@ def write_samples_npz(run, path: Path, n: int, labels_between, seed: int) -> Non
 
     def rows(start: int, stop: int):
         labels = None if labels_between is None else labels_between(start, stop)
-        samples = run.sample(stop - start, labels=labels, seed=seed + start)
+        samples = run.sample(stop - start, labels=labels, seed=seed + start, **options)
         return samples.numpy() if points else to_uint8(samples).numpy()
 
     c, h, w = (1, 1, 1) if points else run.data_info.shape
@@ -196,7 +196,13 @@ def translate_test_images(run, n: int, direction: str | None, out_path: Path) ->
               help="Translation runs: AtoB or BtoA (default: AtoB with --input, both ways without).")
 @click.option("--weights", type=click.Choice(["ema", "raw"]), default=None,
               help="Sample the EMA (averaged) weights or the raw trained ones (default: ema when the run kept one).")
-def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direction, weights) -> None:
+@click.option("--truncation", type=float, default=None, metavar="PSI",
+              help="Truncation ψ, for variants that support it; the variant decides its meaning "
+                   "(stylegan2: w = w_avg + ψ(w − w_avg)).")
+@click.option("--truncation-cutoff", type=click.IntRange(min=1), default=None, metavar="N",
+              help="With --truncation: truncate only the first N layers (stylegan2: of w).")
+def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direction, weights, truncation,
+            truncation_cutoff) -> None:
     """Draw N samples from the run in RUN_DIR.
 
     \b
@@ -210,7 +216,7 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
     otherwise     N test images of each domain as rows of inputs, translations and
                   reconstructions (.npz: 'images', 'inputs', 'reconstructed', 'directions')
     """
-    from ganzoo.api import load
+    from ganzoo.api import check_sample_options, load
     from ganzoo.engine.checkpoint import check_writable, writing_output
     from ganzoo.engine.images import save_grid, save_points
 
@@ -218,6 +224,7 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
         direction = direction or "AtoB"
         out_path = translation_outputs(out, run_dir, Path(input_path), direction)
         run = load(run_dir, checkpoint=checkpoint, device=device or "auto", weights=weights)
+        check_sample_options(run.variant, truncation=truncation, truncation_cutoff=truncation_cutoff)
         require_translation(run, "--input")
         with writing_output(out_path):
             count = translate_files(run, Path(input_path), direction, out_path)
@@ -233,6 +240,10 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
         raise UserError(f"--n {n} is too many for one .png (at most {MAX_IN_PNG}); write them to an .npz file, "
                         "which is filled a chunk at a time")
     run = load(run_dir, checkpoint=checkpoint, device=device or "auto", weights=weights)
+    if truncation_cutoff is not None and truncation is None:
+        raise UserError("--truncation-cutoff needs --truncation PSI (e.g. --truncation 0.7)")
+    options = {"truncation": truncation, "truncation_cutoff": truncation_cutoff}
+    check_sample_options(run.variant, **options)
     if not out_path.parent.exists():
         raise UserError(f"output folder {str(out_path.parent)!r} does not exist; create it or choose another --out")
     check_writable(out_path)  # a read-only mount: one line now, not after drawing the samples
@@ -247,9 +258,9 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
     labels_between, per_row, n = class_labels(class_, n, run)
     if out_path.suffix.lower() == ".npz":
         with writing_output(out_path):
-            write_samples_npz(run, out_path, n, labels_between, seed)
+            write_samples_npz(run, out_path, n, labels_between, seed, **options)
     else:
-        samples = run.sample(n, labels=None if labels_between is None else labels_between(0, n), seed=seed)
+        samples = run.sample(n, labels=None if labels_between is None else labels_between(0, n), seed=seed, **options)
         with writing_output(out_path):
             if run.data_info.kind == "points":
                 save_points(samples, out_path)

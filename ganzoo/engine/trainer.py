@@ -745,10 +745,13 @@ def draw_samples(
     device: torch.device,
     inputs: Any = None,
     direction: str | None = None,
+    truncation: float | None = None,
+    truncation_cutoff: int | None = None,
 ) -> torch.Tensor:
     """Draw ``n`` samples in eval mode with a private generator (the global RNG is untouched).
 
-    ``inputs`` and ``direction`` are for translation variants (see the ``ganzoo_sample`` hook)."""
+    ``inputs`` and ``direction`` are for translation variants, ``truncation`` and
+    ``truncation_cutoff`` for variants that declare them (see the ``ganzoo_sample`` hook)."""
     modes = {k: m.training for k, m in networks.items()}
     for m in networks.values():
         m.eval()
@@ -765,6 +768,8 @@ def draw_samples(
                 device=device,
                 inputs=inputs,
                 direction=direction,
+                truncation=truncation,
+                truncation_cutoff=truncation_cutoff,
             )
     finally:
         for k, m in networks.items():

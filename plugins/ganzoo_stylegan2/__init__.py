@@ -126,6 +126,7 @@ def ganzoo_variants():
             default_dataset="mnist",
             roles={"generator": ("generator",), "discriminator": ("discriminator",)},
             profiles=PROFILES,
+            sample_options=("truncation", "truncation_cutoff"),
         )
     ]
 
@@ -280,7 +281,10 @@ def ganzoo_train_step(variant, ctx):
 
 
 @hookimpl
-def ganzoo_sample(variant, networks, config, n, labels, generator, device):
+def ganzoo_sample(variant, networks, config, n, labels, generator, device, truncation, truncation_cutoff):
+    """Samples of the (averaged) generator with the fixed noise buffers (NVlabs' generate.py
+    ``noise_mode='const'``), so that a seed gives the same images; ``truncation`` ψ gives
+    w = w_avg + ψ(w − w_avg) on the first ``truncation_cutoff`` ws (all when ``None``)."""
     if variant.name != NAME:
         return None
     G = networks["generator"]
@@ -289,4 +293,5 @@ def ganzoo_sample(variant, networks, config, n, labels, generator, device):
     if labels is not None and G.num_classes:
         drawn = labels.to(device)
     # the synthesis network has no tanh: NVlabs clamps its output when it writes images, and so do we
-    return G(z, drawn, noise_mode="const").clamp(-1, 1)
+    psi = 1.0 if truncation is None else float(truncation)
+    return G(z, drawn, psi, truncation_cutoff, noise_mode="const").clamp(-1, 1)

@@ -67,6 +67,8 @@ class VariantSpec:
     #: ``truncation_cutoff`` (``ganzoo sample --truncation``); the variant decides what they mean
     #: (StyleGAN2: w = w_avg + ψ(w − w_avg)). Others refuse them with one line.
     sample_options: tuple[str, ...] = ()
+    #: Where the variant departs from its reference implementation, and why (``ganzoo info`` shows it).
+    notes: str = ""
     #: Set by the plugin manager: the distribution that registered the variant.
     package: str = ""
 

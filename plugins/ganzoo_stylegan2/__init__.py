@@ -25,7 +25,14 @@ Where this deviates from the reference, and why:
   so the variant runs on any device without a compiler.
 - One run has one batch; NVlabs' ``batch_gpu`` (gradient accumulation within a batch) is not needed.
 - The path-length mean is saved in checkpoints (NVlabs restarts it at 0 on resume).
-- The ``auto`` config and the ADA pipeline are not built yet.
+- ADA (``--set model.augment=ada``, the default, as train.py's ``--aug=ada``; ``none`` turns it
+  off) uses a subset of the 'bgc' pipeline: xflip, rotate90, integer translation and the five
+  colour transforms (:mod:`ganzoo_stylegan2.ada`); the geometric transforms that resample the
+  image are not built yet. Its r_t is not averaged across processes under torchrun.
+- The ``auto`` config is not built yet.
+- Sampling (``ganzoo sample RUN --truncation ψ [--truncation-cutoff N]``) uses the fixed noise
+  buffers (generate.py's ``noise_mode='const'``) and clamps to [−1, 1], as NVlabs does when it
+  writes images (the synthesis network ends without tanh).
 """
 
 from __future__ import annotations
@@ -94,6 +101,15 @@ class StyleGAN2Params:
     augment_p: float = bounded(0.0, in_range(0, 1, "[]"))
 
 
+#: Where this variant departs from NVlabs' stylegan2-ada-pytorch (``ganzoo info stylegan2`` shows it).
+NOTES = ("Follows NVlabs' stylegan2-ada-pytorch; parameter counts equal its networks'. Deviations: float32 "
+         "everywhere (no fp16 or conv_clamp yet); plain-PyTorch FIR resampling instead of custom CUDA kernels "
+         "(same maths); ADA's pipeline has xflip, rotate90, integer translation and the colour transforms, "
+         "not yet the resampling geometric ones; no 'auto' config yet; the path-length mean is kept in "
+         "checkpoints (NVlabs restarts it on resume); ADA's r_t is not averaged across processes under "
+         "torchrun.")
+
+
 #: train.py's ``cfg_specs`` (the values that differ from the defaults). ``batch_size`` is ``mb``.
 PROFILES = {
     "stylegan2": {"batch_size": 32},
@@ -127,6 +143,7 @@ def ganzoo_variants():
             roles={"generator": ("generator",), "discriminator": ("discriminator",)},
             profiles=PROFILES,
             sample_options=("truncation", "truncation_cutoff"),
+            notes=NOTES,
         )
     ]
 

@@ -337,3 +337,18 @@ def test_a_variant_without_truncation_refuses_it_in_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["sample", str(run_dir), "--truncation", "0.7", "--device", "cpu"])
     assert result.exit_code == 2
     assert "gan does not support --truncation" in result.output and "Traceback" not in result.output
+
+
+def test_auto_profile_follows_train_py_heuristics_from_resolution_and_batch():
+    from ganzoo_stylegan2 import auto_settings
+
+    config = make_config("stylegan2", profile="auto")
+    p = auto_settings(config.model, 256, 32)
+    assert (p.channel_base, p.mbstd_group_size, p.lr, p.ema_kimg) == (16384, 4, 0.0025, 10.0)
+    assert p.r1_gamma == pytest.approx(0.0002 * 256**2 / 32)
+    assert auto_settings(config.model, 1024, 8).channel_base == 32768 and auto_settings(config.model, 1024, 8).lr == 0.002
+    assert config.model.mapping_layers == 2 and config.model.ema_rampup == 0.05
+    # at 256 px the networks are paper256's but with 2 mapping layers: 6 × 262,656 fewer in G
+    nets = info(["--profile", "auto", "--shape", "3,256,256"])["networks"]
+    assert nets["generator"]["parameters"] == 24_767_458 - 6 * 262_656
+    assert nets["discriminator"]["parameters"] == 24_001_089

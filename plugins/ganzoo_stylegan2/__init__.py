@@ -14,8 +14,8 @@ One training iteration plays the four phases of NVlabs' loop in order: ``generat
 (Dreg, every ``r1_interval``); each phase draws its own latents and classes.
 
 Profiles are train.py's ``cfg_specs``: ``stylegan2`` (the defaults, config F at 1024 px),
-``paper256``, ``paper512``, ``paper1024`` and ``cifar`` (2 mapping layers, 'orig' discriminator, no
-path-length regularisation or style mixing).
+``paper256``, ``paper512``, ``paper1024``, ``cifar`` (2 mapping layers, 'orig' discriminator, no
+path-length regularisation or style mixing) and ``auto`` (settings that follow from the resolution).
 
 Where this deviates from the reference, and why:
 
@@ -29,7 +29,8 @@ Where this deviates from the reference, and why:
   off) uses a subset of the 'bgc' pipeline: xflip, rotate90, integer translation and the five
   colour transforms (:mod:`ganzoo_stylegan2.ada`); the geometric transforms that resample the
   image are not built yet. Its r_t is not averaged across processes under torchrun.
-- The ``auto`` config is not built yet.
+- The ``auto`` profile applies train.py's heuristics for one GPU to the run's batch size, which it
+  sets to 32 (train.py: min(4096/res, 32)); pass ``--batch-size`` for other resolutions.
 - Sampling (``ganzoo sample RUN --truncation ψ [--truncation-cutoff N]``) uses the fixed noise
   buffers (generate.py's ``noise_mode='const'``) and clamps to [−1, 1], as NVlabs does when it
   writes images (the synthesis network ends without tanh).
@@ -99,13 +100,34 @@ class StyleGAN2Params:
     ada_interval: int = bounded(4, POSITIVE)
     ada_kimg: float = bounded(500.0, POSITIVE)
     augment_p: float = bounded(0.0, in_range(0, 1, "[]"))
+    #: train.py's ``auto`` config: channel_base, mbstd_group_size, lr, r1_gamma and ema_kimg follow
+    #: from the resolution and the run's batch size (:func:`auto_settings`); the values above are ignored.
+    auto: bool = False
+
+
+def auto_settings(params: StyleGAN2Params, resolution: int, batch_size: int) -> StyleGAN2Params:
+    """The params with train.py's ``auto`` heuristics applied (one GPU; γ = 0.0002·res²/batch); the
+    params unchanged when ``auto`` is off. train.py also picks the batch, min(4096/res, 32) on one GPU:
+    here the batch is the run's ``--batch-size`` (the ``auto`` profile's 32 suits up to 128 px)."""
+    import dataclasses
+
+    if not params.auto:
+        return params
+    return dataclasses.replace(
+        params,
+        mbstd_group_size=min(batch_size, 4),
+        channel_base=32768 if resolution >= 512 else 16384,
+        lr=0.002 if resolution >= 1024 else 0.0025,
+        r1_gamma=0.0002 * resolution**2 / batch_size,
+        ema_kimg=batch_size * 10 / 32,
+    )
 
 
 #: Where this variant departs from NVlabs' stylegan2-ada-pytorch (``ganzoo info stylegan2`` shows it).
 NOTES = ("Follows NVlabs' stylegan2-ada-pytorch; parameter counts equal its networks'. Deviations: float32 "
          "everywhere (no fp16 or conv_clamp yet); plain-PyTorch FIR resampling instead of custom CUDA kernels "
          "(same maths); ADA's pipeline has xflip, rotate90, integer translation and the colour transforms, "
-         "not yet the resampling geometric ones; no 'auto' config yet; the path-length mean is kept in "
+         "not yet the resampling geometric ones; the 'auto' profile takes the run's batch size (32 unless --batch-size); the path-length mean is kept in "
          "checkpoints (NVlabs restarts it on resume); ADA's r_t is not averaged across processes under "
          "torchrun.")
 
@@ -118,6 +140,7 @@ PROFILES = {
     "paper512": {"batch_size": 64, "model.mbstd_group_size": 8, "model.lr": 0.0025, "model.r1_gamma": 0.5,
                  "model.ema_kimg": 20.0},
     "paper1024": {"batch_size": 32, "model.r1_gamma": 2.0},
+    "auto": {"batch_size": 32, "model.auto": True, "model.mapping_layers": 2, "model.ema_rampup": 0.05},
     "cifar": {"batch_size": 64, "model.mbstd_group_size": 32, "model.lr": 0.0025, "model.r1_gamma": 0.01,
               "model.ema_kimg": 500.0, "model.ema_rampup": 0.05, "model.mapping_layers": 2,
               "model.pl_weight": 0.0, "model.style_mixing_prob": 0.0, "model.d_architecture": "orig"},
@@ -155,7 +178,7 @@ def ganzoo_networks(variant, config, data):
     from ganzoo.errors import UserError
     from ganzoo_stylegan2.networks import Discriminator, Generator
 
-    p = config.model
+    p = auto_settings(config.model, data.shape[-1], config.batch_size)
     classes = 0
     if p.conditional:
         if data.num_classes < 2:
@@ -181,7 +204,7 @@ def ganzoo_schedule(variant, config, networks):
     from ganzoo.errors import UserError
     from ganzoo.parts.regularisers import LazyRegularisation
 
-    p = config.model
+    p = auto_settings(config.model, networks["generator"].img_resolution, config.batch_size)
     group = min(p.mbstd_group_size, config.batch_size)
     if p.mbstd_channels and config.batch_size % group:
         raise UserError(f"batch size {config.batch_size} is not a multiple of model.mbstd_group_size={group}; "
@@ -221,8 +244,8 @@ def ganzoo_losses(variant, player, ctx):
     from ganzoo_stylegan2 import ada as ada_pipeline
     from ganzoo_stylegan2 import loss
 
-    p = ctx.config.model
     G, D_plain = ctx.networks["generator"], ctx.networks["discriminator"]
+    p = auto_settings(ctx.config.model, G.img_resolution, ctx.config.batch_size)
     classes = G.num_classes
     real = ctx.batch["real"]
     n = real.shape[0]

@@ -256,7 +256,7 @@ class Generator(nn.Module):
                  mapping_layers: int = 8, lr_multiplier: float = 0.01, w_avg_beta: float = 0.995,
                  channel_base: int = 32768, channel_max: int = 512) -> None:
         super().__init__()
-        self.z_dim, self.num_classes, self.w_dim = z_dim, num_classes, w_dim
+        self.z_dim, self.num_classes, self.w_dim, self.img_resolution = z_dim, num_classes, w_dim, img_resolution
         self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(z_dim, num_classes, w_dim, self.num_ws, mapping_layers, lr_multiplier, w_avg_beta)

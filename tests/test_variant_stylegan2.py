@@ -352,3 +352,22 @@ def test_auto_profile_follows_train_py_heuristics_from_resolution_and_batch():
     nets = info(["--profile", "auto", "--shape", "3,256,256"])["networks"]
     assert nets["generator"]["parameters"] == 24_767_458 - 6 * 262_656
     assert nets["discriminator"]["parameters"] == 24_001_089
+
+
+def test_fast_mode_keeps_r1_through_ada_and_path_length_double_backward(tmp_path, monkeypatch):
+    from ganzoo.bench.data import SyntheticSource
+    from ganzoo.engine import speed
+    from ganzoo.engine.trainer import Trainer
+
+    monkeypatch.setattr(speed, "COMPILE_BACKEND", "aot_eager")  # what breaks double backward, without inductor
+    sets = {**TINY_SETS, "model.r1_interval": "1", "model.pl_interval": "1", "model.augment_p": "0.5"}
+    config = make_config("stylegan2", profile="paper", device="cpu", speed="fast", batch_size=4, image_size=8,
+                         overrides=sets)
+    trainer = Trainer(config, get_registry(), run_dir=tmp_path / "fast", quiet=True)
+    trainer.build(source=SyntheticSource(ganzoo.DataInfo("images", (1, 8, 8))))
+    assert trainer.speed["compile"] == "default"
+    ctx = trainer.context()
+    for _ in range(2):
+        terms = trainer.train_iteration(ctx)
+    assert {"generator_pl/pl", "discriminator_r1/r1"} <= terms.keys()
+    assert all(torch.isfinite(v).all() for v in terms.values())

@@ -240,6 +240,7 @@ def ganzoo_losses(variant, player, ctx):
         return None
     import torch
 
+    from ganzoo.engine.speed import eager_forward
     from ganzoo.parts.regularisers import r1_penalty
     from ganzoo_stylegan2 import ada as ada_pipeline
     from ganzoo_stylegan2 import loss
@@ -264,10 +265,14 @@ def ganzoo_losses(variant, player, ctx):
         fake, _ = loss.generate(G, z, labels, p.style_mixing_prob)
         return {"adv": loss.generator_logistic(D(fake, labels))}
     if player == PATH_LENGTH:
+        # a gradient of a gradient: in float32 (not fast mode's bf16), and through G's submodules,
+        # which fast mode never compiles (it compiles the networks' top-level forward only)
         z, labels = draw(max(1, n // p.pl_batch_shrink), p.latent_dim, classes, real.device)
-        fake, ws = loss.generate(G, z, labels, p.style_mixing_prob)
-        pl_mean = ctx.state.get("pl_mean", torch.zeros((), device=real.device)).to(real.device)
-        penalty, ctx.state["pl_mean"] = loss.path_length_penalty(loss.path_lengths(fake, ws), pl_mean, p.pl_decay)
+        with torch.autocast(real.device.type, enabled=False):
+            fake, ws = loss.generate(G, z, labels, p.style_mixing_prob)
+            pl_mean = ctx.state.get("pl_mean", torch.zeros((), device=real.device)).to(real.device)
+            penalty, ctx.state["pl_mean"] = loss.path_length_penalty(loss.path_lengths(fake, ws), pl_mean,
+                                                                     p.pl_decay)
         return {"pl": penalty * p.pl_weight * p.pl_interval}
     real_labels = ctx.batch["label"] if classes else None
     if player == DISCRIMINATOR:
@@ -279,7 +284,14 @@ def ganzoo_losses(variant, player, ctx):
             record_signs(ctx, real_logits)
         real_term, fake_term = loss.discriminator_logistic(real_logits, D(fake, labels))
         return {"real": real_term, "fake": fake_term}
-    return {"r1": r1_penalty(D, real, real_labels) * (p.r1_gamma / 2) * p.r1_interval}
+    # R1 differentiates D's input gradient; the augmented reals are not a leaf, so under fast mode
+    # the discriminator's uncompiled forward is called explicitly (compiled graphs have no double backward)
+    D_eager = eager_forward(D_plain)
+
+    def D_for_r1(images, labels):
+        return D_eager(ada_pipeline.augment(images, augment_p), labels)
+
+    return {"r1": r1_penalty(D_for_r1, real, real_labels) * (p.r1_gamma / 2) * p.r1_interval}
 
 
 def record_signs(ctx, real_logits) -> None:

@@ -371,3 +371,31 @@ def test_fast_mode_keeps_r1_through_ada_and_path_length_double_backward(tmp_path
         terms = trainer.train_iteration(ctx)
     assert {"generator_pl/pl", "discriminator_r1/r1"} <= terms.keys()
     assert all(torch.isfinite(v).all() for v in terms.values())
+
+
+class ConstantCritic(torch.nn.Module):
+    """A discriminator whose logits are all near ``value``: overfitting (> 0 on reals) or fooled (< 0).
+    The small learned slope gives its losses and R1 something to differentiate."""
+
+    def __init__(self, value: float):
+        super().__init__()
+        self.value, self.slope = torch.nn.Parameter(torch.tensor(value)), torch.nn.Parameter(torch.tensor(1e-3))
+
+    def forward(self, x, labels=None):
+        return self.value + self.slope * x.flatten(1).mean(1)
+
+
+@pytest.mark.parametrize(("logit", "direction"), [(3.0, 1), (-3.0, -1)], ids=["overfitting", "fooled"])
+def test_ada_p_moves_during_training_steps_with_the_discriminators_verdict(logit, direction):
+    from ganzoo.engine.trainer import run_schedule
+
+    registry, ctx = context(**{"model.augment_p": "0.5", "model.ada_kimg": "1"})
+    ctx.networks["discriminator"] = ConstantCritic(logit)
+    ctx.compute_losses = lambda name: registry.losses(ctx.variant, name, ctx)
+    ctx.autocast = lambda: torch.autocast("cpu", enabled=False)
+    schedule = registry.schedule(ctx.variant, ctx.config, ctx.networks)
+    for step in range(9):  # adjustments after iterations 4 and 8, each by 4 × 4 / 1000
+        ctx.step = step
+        run_schedule(schedule, ctx)
+    assert ctx.state["augment_p"] == pytest.approx(0.5 + direction * 2 * 16 / 1000)
+    assert ctx.state["augment_rt"] == direction

@@ -399,3 +399,18 @@ def test_ada_p_moves_during_training_steps_with_the_discriminators_verdict(logit
         run_schedule(schedule, ctx)
     assert ctx.state["augment_p"] == pytest.approx(0.5 + direction * 2 * 16 / 1000)
     assert ctx.state["augment_rt"] == direction
+
+
+def test_ada_geometric_matrices_are_identity_at_p0_and_rotations_are_rigid():
+    from ganzoo_stylegan2.ada import apply_geometric, geometric_matrices
+
+    cpu = torch.device("cpu")
+    assert torch.allclose(geometric_matrices(4, 0.0, cpu), torch.eye(3).expand(4, 3, 3))
+    x = torch.rand(4, 1, 8, 8)
+    assert apply_geometric(x, geometric_matrices(4, 0.0, cpu)) is x
+    G = geometric_matrices(256, 1.0, cpu, torch.Generator().manual_seed(0))
+    assert not torch.allclose(G, torch.eye(3).expand(256, 3, 3))
+    # scale s·s, rotations and anisotropic s·(1/s) keep the determinant of the linear part at s²
+    assert (G[:, :2, :2].det() > 0).all() and (G[:, 2] == torch.tensor([0.0, 0.0, 1.0])).all()
+    flat = torch.full((256, 1, 8, 8), 0.5)  # reflection padding: a flat image stays flat
+    assert torch.allclose(apply_geometric(flat, G), flat, atol=1e-6)

@@ -26,9 +26,9 @@ Where this deviates from the reference, and why:
 - One run has one batch; NVlabs' ``batch_gpu`` (gradient accumulation within a batch) is not needed.
 - The path-length mean is saved in checkpoints (NVlabs restarts it at 0 on resume).
 - ADA (``--set model.augment=ada``, the default, as train.py's ``--aug=ada``; ``none`` turns it
-  off) uses a subset of the 'bgc' pipeline: xflip, rotate90, integer translation and the five
-  colour transforms (:mod:`ganzoo_stylegan2.ada`); the geometric transforms that resample the
-  image are not built yet. Its r_t is not averaged across processes under torchrun.
+  off) uses the 'bgc' pipeline (:mod:`ganzoo_stylegan2.ada`), but resamples the geometric
+  transforms with bilinear ``grid_sample`` without NVlabs' 2× anti-aliasing upsampling. Its r_t is
+  not averaged across processes under torchrun.
 - The ``auto`` profile applies train.py's heuristics for one GPU to the run's batch size, which it
   sets to 32 (train.py: min(4096/res, 32)); pass ``--batch-size`` for other resolutions.
 - Sampling (``ganzoo sample RUN --truncation ψ [--truncation-cutoff N]``) uses the fixed noise
@@ -126,8 +126,8 @@ def auto_settings(params: StyleGAN2Params, resolution: int, batch_size: int) -> 
 #: Where this variant departs from NVlabs' stylegan2-ada-pytorch (``ganzoo info stylegan2`` shows it).
 NOTES = ("Follows NVlabs' stylegan2-ada-pytorch; parameter counts equal its networks'. Deviations: float32 "
          "everywhere (no fp16 or conv_clamp yet); plain-PyTorch FIR resampling instead of custom CUDA kernels "
-         "(same maths); ADA's pipeline has xflip, rotate90, integer translation and the colour transforms, "
-         "not yet the resampling geometric ones; the 'auto' profile takes the run's batch size (32 unless --batch-size); the path-length mean is kept in "
+         "(same maths); ADA's geometric transforms are resampled by bilinear grid_sample without NVlabs' 2x "
+         "anti-aliasing upsampling; the 'auto' profile takes the run's batch size (32 unless --batch-size); the path-length mean is kept in "
          "checkpoints (NVlabs restarts it on resume); ADA's r_t is not averaged across processes under "
          "torchrun.")
 

@@ -7,12 +7,12 @@ every ``ada_interval`` iterations, r_t = E[sign(D(x_real))] over those iteration
 p ← clamp(p + sign(r_t − target)·(batch·interval)/(ada_kimg·1000), 0, 1) (section 3, target 0.6,
 ada_kimg 500).
 
-The pipeline is a subset of the paper's 'bgc': xflip, rotate90 and integer translation (pixel
-blitting, section 2.3 "bg" without the fractional and scaling transforms), then brightness,
-contrast, luma flip, hue rotation and saturation (the colour transforms "c", as one 4×4 matrix per
-sample in NVlabs' order and strengths). The geometric transforms that resample the image
-(isotropic and anisotropic scaling, arbitrary rotation, fractional translation) are not built yet.
-Integer translation pads by reflection, as the reference's geometric pipeline does.
+The pipeline is the paper's 'bgc' (appendix B): xflip, rotate90 and integer translation (pixel
+blitting), then isotropic scaling, rotation, anisotropic scaling, rotation and fractional
+translation (one 3×3 matrix per sample), then brightness, contrast, luma flip, hue rotation and
+saturation (one 4×4 colour matrix per sample), each in NVlabs' order and strengths. Deviation: the
+geometric matrix is applied by bilinear ``grid_sample`` with reflection at the borders, without
+NVlabs' 2× upsampling through a wavelet filter before it (their guard against aliasing).
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 #: NVlabs' default strengths (``AugmentPipe`` arguments).
 XINT_MAX, BRIGHTNESS_STD, CONTRAST_STD, HUE_MAX, SATURATION_STD = 0.125, 0.2, 0.5, 1.0, 1.0
+SCALE_STD, ROTATE_MAX, ANISO_STD, XFRAC_STD = 0.2, 1.0, 0.2, 0.125
 
 
 def _fires(n: int, p: float, device, generator=None) -> torch.Tensor:
@@ -66,6 +68,54 @@ def _integer_translation(x: torch.Tensor, p: float, generator=None) -> torch.Ten
     rows = _reflect(torch.arange(h, device=x.device).view(1, -1) - ty.view(-1, 1), h)  # (n, h)
     x = x.gather(3, cols.view(n, 1, 1, w).expand(n, c, h, w))
     return x.gather(2, rows.view(n, 1, h, 1).expand(n, c, h, w))
+
+
+def geometric_matrices(n: int, p: float, device, generator=None) -> torch.Tensor:
+    """(n, 3, 3) maps from output to input coordinates in [-1, 1]: isotropic scale, rotation,
+    anisotropic scale, rotation, fractional translation (NVlabs' order and strengths; each rotation
+    fires with 1 − √(1 − p) so that one of the two fires with about p)."""
+    eye = torch.eye(3, device=device).repeat(n, 1, 1)
+
+    def gate(values: torch.Tensor, neutral: float, probability: float = p) -> torch.Tensor:
+        fires = _fires(n, probability, device, generator)
+        return values * fires + neutral * (1 - fires)
+
+    def scale(sx: torch.Tensor, sy: torch.Tensor) -> torch.Tensor:
+        m = eye.clone()
+        m[:, 0, 0], m[:, 1, 1] = sx, sy
+        return m
+
+    def rotate(theta: torch.Tensor) -> torch.Tensor:
+        m = eye.clone()
+        m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1] = theta.cos(), -theta.sin(), theta.sin(), theta.cos()
+        return m
+
+    p_rot = 1 - math.sqrt(max(1 - p, 0.0))
+    G = eye
+    s = gate(torch.exp2(torch.randn(n, device=device, generator=generator) * SCALE_STD), 1.0)
+    G = G @ scale(s, s)
+    G = G @ rotate(-gate((torch.rand(n, device=device, generator=generator) * 2 - 1) * math.pi * ROTATE_MAX, 0.0,
+                         p_rot))
+    s = gate(torch.exp2(torch.randn(n, device=device, generator=generator) * ANISO_STD), 1.0)
+    G = G @ scale(s, 1 / s)
+    G = G @ rotate(-gate((torch.rand(n, device=device, generator=generator) * 2 - 1) * math.pi * ROTATE_MAX, 0.0,
+                         p_rot))
+    t = torch.randn(n, 2, device=device, generator=generator) * XFRAC_STD * 2  # image widths → [-1, 1] units
+    fires = _fires(n, p, device, generator).view(-1, 1)
+    T = eye.clone()
+    T[:, :2, 2] = t * fires
+    return G @ T
+
+
+def apply_geometric(x: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+    """Resample ``x`` through G (bilinear, reflecting at the borders); identity rows are skipped."""
+    moved = (G - torch.eye(3, device=G.device)).abs().flatten(1).amax(1) > 1e-6
+    if not bool(moved.any()):
+        return x
+    grid = F.affine_grid(G[:, :2, :].to(x.dtype), list(x.shape), align_corners=False)
+    warped = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    keep = moved.view(-1, 1, 1, 1).to(x.dtype)
+    return warped * keep + x * (1 - keep)
 
 
 def color_matrices(n: int, p: float, device, generator=None) -> torch.Tensor:
@@ -134,6 +184,7 @@ def augment(x: torch.Tensor, p: float, generator: torch.Generator | None = None)
     x = _xflip(x, p, generator)
     x = _rotate90(x, p, generator)
     x = _integer_translation(x, p, generator)
+    x = apply_geometric(x, geometric_matrices(x.shape[0], p, x.device, generator))
     return apply_color(x, color_matrices(x.shape[0], p, x.device, generator))
 
 

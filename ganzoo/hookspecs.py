@@ -273,7 +273,7 @@ def ganzoo_sample(
     ``truncation`` (ψ) and ``truncation_cutoff`` are ``ganzoo sample --truncation/--truncation-cutoff``;
     they are ``None`` unless the variant lists them in ``VariantSpec.sample_options`` (the engine
     refuses them for other variants), and the variant decides what they mean (StyleGAN2: w =
-    w_avg + ψ(w − w_avg) on the first ``truncation_cutoff`` layers). Arrived in 0.3.
+    w_avg + ψ(w − w_avg) on the first ``truncation_cutoff`` layers).
 
-    Arrived in 0.1.
+    Arrived in 0.1; ``truncation`` and ``truncation_cutoff`` arrived in 0.2.
     """

@@ -34,10 +34,10 @@ TINY: dict[str, dict[str, Any]] = {
               "model.g_channels": 8, "model.d_channels": 8, "model.n_dis": 2},
     "sagan": {"dataset": "mnist", "image_size": 16, "batch_size": 4, "model.latent_dim": 8,
               "model.g_channels": 8, "model.d_channels": 8},
-    # ADA's p, the path-length mean and both lazy players (intervals 2) must resume exactly
+    # ADA's p and its sign sums (stop mid-interval), the path-length mean and both lazy players resume exactly
     "stylegan2": {"dataset": "mnist", "image_size": 8, "batch_size": 4, "model.latent_dim": 8, "model.w_dim": 8,
                   "model.mapping_layers": 2, "model.channel_base": 64, "model.channel_max": 8,
-                  "model.r1_interval": 2, "model.pl_interval": 2, "model.ada_interval": 1,
+                  "model.r1_interval": 2, "model.pl_interval": 2, "model.ada_interval": 3,
                   "model.ada_kimg": 0.1, "model.augment_p": 0.2, "model.ema_kimg": 0.01},
     # the example third-party plugin (examples/ganzoo-lsgan), when installed
     "lsgan": {"dataset": "mnist", "batch_size": 4, "model.latent_dim": 8, "model.width": 4},

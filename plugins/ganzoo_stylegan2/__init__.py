@@ -295,8 +295,11 @@ def ganzoo_losses(variant, player, ctx):
 
 
 def record_signs(ctx, real_logits) -> None:
-    """Add this minibatch's sign(D(x_real)) to the sums that the next adjustment of p averages."""
-    ctx.state["ada_sign_sum"] = float(ctx.state.get("ada_sign_sum", 0.0)) + float(real_logits.detach().sign().sum())
+    """Add this minibatch's sign(D(x_real)) to the sums that the next adjustment of p averages (a
+    tensor on the device, so that only the adjustment waits for the device)."""
+    signs = real_logits.detach().float().sign().sum()
+    previous = ctx.state.get("ada_sign_sum")
+    ctx.state["ada_sign_sum"] = signs if previous is None else previous.to(signs.device) + signs
     ctx.state["ada_sign_count"] = int(ctx.state.get("ada_sign_count", 0)) + real_logits.shape[0]
 
 
@@ -315,7 +318,8 @@ def adapt_augmentation(ctx, batch: int) -> None:
     ctx.state["augment_p"] = adjust_p(float(ctx.state["augment_p"]), rt, batch * world * p.ada_interval,
                                       p.ada_target, p.ada_kimg)
     ctx.state["augment_rt"] = rt
-    ctx.state["ada_sign_sum"], ctx.state["ada_sign_count"] = 0.0, 0
+    ctx.state.pop("ada_sign_sum", None)
+    ctx.state["ada_sign_count"] = 0
 
 
 @hookimpl(wrapper=True)

@@ -10,6 +10,7 @@ from typing import Any
 from ganzoo import config as cfg
 from ganzoo.errors import UserError
 from ganzoo.registry import get_registry
+from ganzoo.sampling import check_sample_options
 from ganzoo.spec import DataInfo, VariantSpec
 
 
@@ -106,14 +107,18 @@ class LoadedRun:
     ema_networks: dict[str, Any] = field(default_factory=dict)
 
     def sample(self, n: int, labels: Any = None, seed: int = 0, inputs: Any = None, direction: str | None = None,
-               truncation: float | None = None):
+               truncation: float | None = None, truncation_cutoff: int | None = None):
         """``n`` samples (images in [-1, 1] NCHW, or N×2 points) as a CPU tensor.
 
         Translation variants take ``inputs`` (N source images, or a dict ``{"A": ..., "B": ...}``) and
         ``direction`` (``"AtoB"`` or ``"BtoA"``), as the ``ganzoo_sample`` hook describes.
-        ``truncation`` is for variants that declare it (``VariantSpec.truncation``), e.g. BigGAN.
+        ``truncation`` (ψ or a threshold) and ``truncation_cutoff`` are for variants that list them in
+        ``VariantSpec.sample_options`` (e.g. StyleGAN2, BigGAN); others refuse them with a
+        :class:`ganzoo.errors.UserError`.
         """
         from ganzoo.engine.trainer import draw_samples
+
+        check_sample_options(self.variant, truncation=truncation, truncation_cutoff=truncation_cutoff)
 
         def part(value: Any, start: int, stop: int) -> Any:
             if isinstance(value, dict):
@@ -126,7 +131,8 @@ class LoadedRun:
             k = min(batch, n - start)
             out.append(draw_samples(self.registry, self.variant, self.networks, self.config, k,
                                     part(labels, start, start + k), seed + start, self.device,
-                                    part(inputs, start, start + k), direction, truncation).cpu())
+                                    part(inputs, start, start + k), direction, truncation,
+                                    truncation_cutoff).cpu())
         import torch
 
         return torch.cat(out)

@@ -255,6 +255,7 @@ def ganzoo_sample(
     inputs: torch.Tensor | dict[str, torch.Tensor] | None,
     direction: str | None,
     truncation: float | None,
+    truncation_cutoff: int | None,
 ) -> torch.Tensor:
     """Draw ``n`` samples from a trained variant, in data space (images in [-1, 1], NCHW).
 
@@ -272,5 +273,11 @@ def ganzoo_sample(
     refuses the option for the others), and the variant decides what it truncates (BigGAN: z
     redrawn above the threshold). First answer wins.
 
-    Arrived in 0.1; ``truncation`` in 0.2.
+    ``truncation`` and ``truncation_cutoff`` are ``ganzoo sample --truncation/--truncation-cutoff``;
+    they are ``None`` unless the variant lists them in ``VariantSpec.sample_options`` (the engine
+    refuses them for other variants), and the variant decides what they mean (StyleGAN2: w =
+    w_avg + ψ(w − w_avg) on the first ``truncation_cutoff`` layers; BigGAN: z entries above the
+    threshold redrawn). First answer wins.
+
+    Arrived in 0.1; ``truncation`` and ``truncation_cutoff`` arrived in 0.2.
     """

@@ -63,9 +63,13 @@ class VariantSpec:
     #: against the networks hook's answer; add-ons use them to find "every discriminator" of any
     #: variant (:func:`ganzoo.addons.networks_of`). Empty: only ``generator`` is known, as a generator.
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    #: What ``ganzoo sample --truncation T`` means for this variant, in one line (e.g. BigGAN's
-    #: "z entries with |z| > T are redrawn"); empty: the variant does not support truncation and the
-    #: option is refused. The variant's ``ganzoo_sample`` receives the threshold as ``truncation``.
+    #: The sampling options this variant's ``ganzoo_sample`` understands, of ``truncation`` and
+    #: ``truncation_cutoff`` (``ganzoo sample --truncation``); the variant decides what they mean
+    #: (StyleGAN2: w = w_avg + ψ(w − w_avg); BigGAN: z redrawn above a threshold). Others refuse
+    #: them with one line.
+    sample_options: tuple[str, ...] = ()
+    #: What ``ganzoo sample --truncation`` means for this variant, in one line (``ganzoo info``
+    #: prints it), e.g. BigGAN's "z entries with |z| > T are redrawn".
     truncation: str = ""
     #: Where the variant departs from its paper or the authors' code, and which profile follows
     #: which, in a few lines; ``ganzoo info`` prints it.
@@ -187,7 +191,9 @@ class Player:
     ``networks`` are the keys of the networks dict this player's optimiser owns. ``repeats`` is how
     many updates it makes per training iteration (WGAN-GP's ``n_critic``); ``fresh_batch`` draws a
     new real batch before every repeat after the first. ``lr_scheduler`` is optional and is stepped
-    once per iteration.
+    once per iteration. ``interval`` > 1 makes the player update only on iterations whose index
+    (from 0) is a multiple of it: StyleGAN2's lazy regularisation is such a player, sharing the
+    main player's optimiser (Karras et al. 2020, section 3.1).
     """
 
     name: str
@@ -196,6 +202,7 @@ class Player:
     repeats: int = 1
     fresh_batch: bool = True
     lr_scheduler: Any = None
+    interval: int = 1
 
 
 @dataclass

@@ -39,6 +39,11 @@ TINY: dict[str, dict[str, Any]] = {
     "biggan": {"dataset": "mnist", "image_size": 32, "batch_size": 4, "model.g_ch": 4, "model.d_ch": 4, "model.latent_dim": 8,
                "model.shared_dim": 4, "model.g_attention": "16", "model.d_attention": "16",
                "model.ema_start": 1, "model.d_accumulations": 2},
+    # ADA's p and its sign sums (stop mid-interval), the path-length mean and both lazy players resume exactly
+    "stylegan2": {"dataset": "mnist", "image_size": 8, "batch_size": 4, "model.latent_dim": 8, "model.w_dim": 8,
+                  "model.mapping_layers": 2, "model.channel_base": 64, "model.channel_max": 8,
+                  "model.r1_interval": 2, "model.pl_interval": 2, "model.ada_interval": 3,
+                  "model.ada_kimg": 0.1, "model.augment_p": 0.2, "model.ema_kimg": 0.01},
     # the example third-party plugin (examples/ganzoo-lsgan), when installed
     "lsgan": {"dataset": "mnist", "batch_size": 4, "model.latent_dim": 8, "model.width": 4},
     "cgan": {"dataset": "mnist", "batch_size": 10, "model.latent_dim": 8, "model.z_hidden": 8,

@@ -105,6 +105,9 @@ def check_variant_specifics(variant, at_stop, final):
         lrs = [group["lr"] for opt in at_stop["optimizers"].values() for group in opt["param_groups"]]
         initial = [group["initial_lr"] for opt in at_stop["optimizers"].values() for group in opt["param_groups"]]
         assert all(lr < start for lr, start in zip(lrs, initial, strict=True))  # mid-decay at the stop
+    if variant == "stylegan2":  # ADA's p has moved and the path-length mean is running at the stop
+        assert at_stop["state"]["augment_p"] != TINY["stylegan2"]["model.augment_p"]
+        assert float(at_stop["state"]["pl_mean"]) > 0
 
 
 def test_resume_rejects_a_change_the_checkpoint_cannot_continue(tmp_path):

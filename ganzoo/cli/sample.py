@@ -56,7 +56,7 @@ def class_labels(choice: str | None, n: int, run) -> tuple[object, int | None, i
     return (lambda start, stop: torch.full((stop - start,), label, dtype=torch.long)), None, n
 
 
-def write_samples_npz(run, path: Path, n: int, labels_between, seed: int, truncation: float | None = None) -> None:
+def write_samples_npz(run, path: Path, n: int, labels_between, seed: int, **options) -> None:
     """Draw ``n`` samples a chunk at a time straight into the .npz (the same samples as one draw:
     ``run.sample`` seeds every block of 500 by its offset)."""
     import numpy as np
@@ -68,7 +68,7 @@ def write_samples_npz(run, path: Path, n: int, labels_between, seed: int, trunca
 
     def rows(start: int, stop: int):
         labels = None if labels_between is None else labels_between(start, stop)
-        samples = run.sample(stop - start, labels=labels, seed=seed + start, truncation=truncation)
+        samples = run.sample(stop - start, labels=labels, seed=seed + start, **options)
         return samples.numpy() if points else to_uint8(samples).numpy()
 
     c, h, w = (1, 1, 1) if points else run.data_info.shape
@@ -197,9 +197,13 @@ def translate_test_images(run, n: int, direction: str | None, out_path: Path) ->
 @click.option("--weights", type=click.Choice(["ema", "raw"]), default=None,
               help="Sample the EMA (averaged) weights or the raw trained ones (default: ema when the run kept one).")
 @click.option("--truncation", type=float, default=None, metavar="T",
-              help="Truncation trick at threshold T, for variants that support it (biggan: z entries above T "
-                   "are redrawn); `ganzoo info NAME` says what it means.")
-def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direction, weights, truncation) -> None:
+              help="Truncation trick, for variants that support it; the variant decides its meaning "
+                   "(biggan: z entries above T are redrawn; stylegan2: w = w_avg + T(w - w_avg)); "
+                   "`ganzoo info NAME` says what it means.")
+@click.option("--truncation-cutoff", type=click.IntRange(min=1), default=None, metavar="N",
+              help="With --truncation: truncate only the first N layers (stylegan2: of w).")
+def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direction, weights, truncation,
+            truncation_cutoff) -> None:
     """Draw N samples from the run in RUN_DIR.
 
     \b
@@ -216,14 +220,14 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
     from ganzoo.api import load
     from ganzoo.engine.checkpoint import check_writable, writing_output
     from ganzoo.engine.images import save_grid, save_points
-    from ganzoo.sampling import check_truncation
+    from ganzoo.sampling import check_sample_options
 
     if input_path is not None:
         direction = direction or "AtoB"
         out_path = translation_outputs(out, run_dir, Path(input_path), direction)
         run = load(run_dir, checkpoint=checkpoint, device=device or "auto", weights=weights)
+        check_sample_options(run.variant, truncation=truncation, truncation_cutoff=truncation_cutoff)
         require_translation(run, "--input")
-        check_truncation(run.variant, truncation)
         with writing_output(out_path):
             count = translate_files(run, Path(input_path), direction, out_path)
         status(f"{count} image(s) translated {direction} by step {run.step} of {run.variant.name}")
@@ -238,7 +242,8 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
         raise UserError(f"--n {n} is too many for one .png (at most {MAX_IN_PNG}); write them to an .npz file, "
                         "which is filled a chunk at a time")
     run = load(run_dir, checkpoint=checkpoint, device=device or "auto", weights=weights)
-    check_truncation(run.variant, truncation)  # one line before anything is drawn or written
+    options = {"truncation": truncation, "truncation_cutoff": truncation_cutoff}
+    check_sample_options(run.variant, **options)  # one line before anything is drawn or written
     if not out_path.parent.exists():
         raise UserError(f"output folder {str(out_path.parent)!r} does not exist; create it or choose another --out")
     check_writable(out_path)  # a read-only mount: one line now, not after drawing the samples
@@ -253,10 +258,9 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
     labels_between, per_row, n = class_labels(class_, n, run)
     if out_path.suffix.lower() == ".npz":
         with writing_output(out_path):
-            write_samples_npz(run, out_path, n, labels_between, seed, truncation)
+            write_samples_npz(run, out_path, n, labels_between, seed, **options)
     else:
-        samples = run.sample(n, labels=None if labels_between is None else labels_between(0, n), seed=seed,
-                             truncation=truncation)
+        samples = run.sample(n, labels=None if labels_between is None else labels_between(0, n), seed=seed, **options)
         with writing_output(out_path):
             if run.data_info.kind == "points":
                 save_points(samples, out_path)

@@ -100,6 +100,8 @@ def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor
     out: dict[str, torch.Tensor] = {}
     skip_bad = getattr(ctx.config, "on_nan", "stop") == "skip"
     for player in schedule.players:
+        if ctx.step % player.interval:
+            continue
         for repeat in range(player.repeats):
             distributed.begin_update(ctx, player)  # several processes: all-reduce this player's gradients only
             if repeat > 0 and player.fresh_batch:
@@ -744,14 +746,15 @@ def draw_samples(
     inputs: Any = None,
     direction: str | None = None,
     truncation: float | None = None,
+    truncation_cutoff: int | None = None,
 ) -> torch.Tensor:
     """Draw ``n`` samples in eval mode with a private generator (the global RNG is untouched).
 
-    ``inputs`` and ``direction`` are for translation variants, ``truncation`` for variants that
-    declare it (see the ``ganzoo_sample`` hook)."""
-    from ganzoo.sampling import check_truncation
+    ``inputs`` and ``direction`` are for translation variants, ``truncation`` and
+    ``truncation_cutoff`` for variants that declare them (see the ``ganzoo_sample`` hook)."""
+    from ganzoo.sampling import check_sample_options
 
-    check_truncation(variant, truncation)
+    check_sample_options(variant, truncation=truncation, truncation_cutoff=truncation_cutoff)
     modes = {k: m.training for k, m in networks.items()}
     for m in networks.values():
         m.eval()
@@ -769,6 +772,7 @@ def draw_samples(
                 inputs=inputs,
                 direction=direction,
                 truncation=truncation,
+                truncation_cutoff=truncation_cutoff,
             )
     finally:
         for k, m in networks.items():

@@ -119,6 +119,7 @@ def ganzoo_variants():
             default_dataset="mnist",
             roles={"generator": ("generator",), "discriminator": ("discriminator",)},
             notes=NOTES,
+            sample_options=("truncation",),
             truncation="every z entry with |z| > T is redrawn from N(0, 1): a truncated normal (section 3.1)",
             profiles={
                 # The paper's settings at 128 px: appendix C, batch 2048 (256 × 8 accumulations).

@@ -38,6 +38,10 @@ def truncated_normal(shape: tuple[int, ...], threshold: float, generator: torch.
 def draw(n: int, latent_dim: int, num_classes: int, device: torch.device | str, generator: torch.Generator | None = None,
          truncation: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """z (truncated when ``truncation`` is a threshold) and uniformly drawn classes."""
+    if truncation is not None and not truncation > 0:
+        from ganzoo.errors import UserError
+
+        raise UserError(f"bad --truncation {truncation}: biggan's is a threshold on |z|, expected above 0, e.g. 0.5")
     if truncation is None:
         z = torch.randn(n, latent_dim, generator=generator, device=device)
     else:

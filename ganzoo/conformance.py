@@ -352,8 +352,10 @@ def _validate_schedule(schedule: Any, networks: dict[str, Any]) -> None:
         if not isinstance(player.optimizer, torch.optim.Optimizer):
             raise _Violation("schedule", f"player {player.name!r} needs a torch.optim.Optimizer, "
                              f"not {type(player.optimizer).__name__}")
-        if not isinstance(player.repeats, int) or player.repeats < 1:
-            raise _Violation("schedule", f"player {player.name!r} has repeats={player.repeats!r}; use an integer >= 1")
+        counts = [player.repeats_at(step) for step in (0, 1, 1000)] if callable(player.repeats) else [player.repeats]
+        if not all(isinstance(count, int) and count >= 1 for count in counts):
+            raise _Violation("schedule", f"player {player.name!r} has repeats={player.repeats!r} (giving {counts}); "
+                             "use an integer >= 1 or a function of the step returning one")
         owned = {id(p) for n in player.networks for p in networks[n].parameters()}
         optimised = [p for group in player.optimizer.param_groups for p in group["params"]]
         if not optimised:

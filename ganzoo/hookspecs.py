@@ -185,8 +185,9 @@ def ganzoo_schedule(
 
     Called once per run after the networks are on the device. Returns a
     :class:`ganzoo.spec.Schedule`; the engine runs it for every training iteration (one iteration =
-    one pass over all players; ``config.steps`` counts iterations). The variant never writes its own
-    loop. Helpers for common pieces (Adam with the paper's betas, constant-then-linear decay) live in
+    one pass over all players; ``config.steps`` counts iterations). A player's ``repeats`` may be a
+    function of the step (WGAN's critic warm-up), called at the start of each iteration. The variant
+    never writes its own loop. Helpers for common pieces (Adam with the paper's betas, constant-then-linear decay) live in
     :mod:`ganzoo.engine.schedules`. First answer wins.
 
     Arrived in 0.1.

@@ -178,17 +178,24 @@ class Player:
     """One optimiser-driven participant of the game, updated in schedule order.
 
     ``networks`` are the keys of the networks dict this player's optimiser owns. ``repeats`` is how
-    many updates it makes per training iteration (WGAN-GP's ``n_critic``); ``fresh_batch`` draws a
-    new real batch before every repeat after the first. ``lr_scheduler`` is optional and is stepped
-    once per iteration.
+    many updates it makes per training iteration (WGAN-GP's ``n_critic``): an integer, or a function
+    of the iteration's step (the number of iterations done before it) returning one, for counts that
+    change during a run (WGAN's code gives the critic 100 updates during the first 25 generator
+    steps). A function must depend on the step alone, so a resumed run repeats as the unbroken one.
+    ``fresh_batch`` draws a new real batch before every repeat after the first. ``lr_scheduler`` is
+    optional and is stepped once per iteration.
     """
 
     name: str
     networks: tuple[str, ...]
     optimizer: torch.optim.Optimizer
-    repeats: int = 1
+    repeats: int | Callable[[int], int] = 1
     fresh_batch: bool = True
     lr_scheduler: Any = None
+
+    def repeats_at(self, step: int) -> int:
+        """How many updates this player makes in the iteration that starts after ``step`` iterations."""
+        return self.repeats(step) if callable(self.repeats) else self.repeats
 
 
 @dataclass

@@ -100,7 +100,7 @@ def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor
     out: dict[str, torch.Tensor] = {}
     skip_bad = getattr(ctx.config, "on_nan", "stop") == "skip"
     for player in schedule.players:
-        for repeat in range(player.repeats):
+        for repeat in range(player.repeats_at(ctx.step)):
             distributed.begin_update(ctx, player)  # several processes: all-reduce this player's gradients only
             if repeat > 0 and player.fresh_batch:
                 ctx.next_batch()
@@ -599,7 +599,7 @@ class Trainer:
         last_grid = None
         last_losses: dict[str, float] = {}
         previous = self._install_signal_handlers()
-        images_per_iteration = self.config.batch_size * self.ddp.world_size * max(p.repeats for p in self.schedule.players)
+        batch = self.config.batch_size * self.ddp.world_size
         progress = Progress(self.config.steps, start=self.step, disabled=self.quiet or not self.ddp.is_main, title=f"{self.variant.name}")
         t_log = time.perf_counter()
         steps_at_log = first_step = self.step
@@ -616,7 +616,8 @@ class Trainer:
                     if self.step % self.config.log_every == 0 or self.step == self.config.steps:
                         now = time.perf_counter()
                         last_losses = self.logged_losses()
-                        rate = (self.step - steps_at_log) * images_per_iteration / max(now - t_log, 1e-9)
+                        images = batch * sum(self._updates_at(s) for s in range(steps_at_log, self.step))
+                        rate = images / max(now - t_log, 1e-9)
                         record = {"step": self.step, **last_losses, "images_per_s": rate}
                         for player in self.schedule.players:
                             record[f"lr/{player.name}"] = player.optimizer.param_groups[0]["lr"]
@@ -641,6 +642,10 @@ class Trainer:
             for signum, handler in previous:
                 signal.signal(signum, handler)
         return RunResult(self.run_dir, self.step, last_grid, self.last_checkpoint, last_losses)
+
+    def _updates_at(self, step: int) -> int:
+        """The most updates a player makes in iteration ``step``: the batches counted in images/s."""
+        return max(p.repeats_at(step) for p in self.schedule.players)
 
     def _update_ema(self) -> None:
         images = self.config.batch_size * self.ddp.world_size

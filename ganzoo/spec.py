@@ -53,6 +53,9 @@ class VariantSpec:
     params: type
     default_dataset: str
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: One line per profile saying where it deviates from the paper and why (``ganzoo info`` shows
+    #: them), e.g. ``{"demo": "RMSProp at 2e-4, not the paper's 5e-5, to learn digits in minutes"}``.
+    profile_notes: Mapping[str, str] = field(default_factory=dict)
     #: Datasets of these kinds are accepted besides ``data_kind`` (e.g. an image GAN also trains on
     #: labelled images by ignoring labels). Filled in by the engine from ``data_kind`` when empty.
     accepts: tuple[str, ...] = ()

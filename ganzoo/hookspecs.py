@@ -266,7 +266,9 @@ def ganzoo_sample(
     translation variant then returns the grid's rows: inputs, translated, reconstructed. ``inputs``
     may be on the CPU. The core answers last with the common case:
     ``networks[variant.generator](z)`` (or ``(z, labels)`` when conditional) for
-    ``z ~ N(0, I)`` of ``config.model.latent_dim``. Returns the samples as one tensor.
+    ``z ~ N(0, I)`` of ``config.model.latent_dim``. A variant that declares ``joint_domains`` (CoGAN)
+    draws every domain from one z and returns them stacked along the channels, in that order.
+    Returns the samples as one tensor.
     First answer wins.
 
     Arrived in 0.1.

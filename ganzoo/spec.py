@@ -66,6 +66,12 @@ class VariantSpec:
     #: against the networks hook's answer; add-ons use them to find "every discriminator" of any
     #: variant (:func:`ganzoo.addons.networks_of`). Empty: only ``generator`` is known, as a generator.
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: A variant that draws every domain of unpaired data from one z (CoGAN: ``("A", "B")``) names
+    #: the domains here. Its ``ganzoo_sample`` returns them stacked along the channels in this order
+    #: (N×(k·C)×H×W, row i of every domain from the same z); grids show each row's domains side by
+    #: side and ``ganzoo sample --out F.npz`` writes ``images_<domain>``. Empty: a translation
+    #: variant (unpaired data) or a single-domain one.
+    joint_domains: tuple[str, ...] = ()
     #: Set by the plugin manager: the distribution that registered the variant.
     package: str = ""
 
@@ -82,6 +88,10 @@ class VariantSpec:
 
     def default_params(self) -> Any:
         return self.params()
+
+    def split_domains(self, samples: torch.Tensor) -> dict[str, torch.Tensor]:
+        """A joint variant's samples (see ``joint_domains``) as one N×C×H×W tensor per domain."""
+        return dict(zip(self.joint_domains, samples.chunk(len(self.joint_domains), dim=1), strict=True))
 
     def networks_of(self, role: str) -> tuple[str, ...]:
         """The names of the networks of ``role`` (``generator`` or ``discriminator``)."""

@@ -35,7 +35,7 @@ from ganzoo.addons import addon_records, run_plugins
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine import distributed, ema, run_folder, speed
 from ganzoo.engine.device import seed_everything
-from ganzoo.engine.images import save_grid, save_points
+from ganzoo.engine.images import save_grid, save_points, side_by_side
 from ganzoo.engine.network_keys import check_network_keys, network_wrappers
 from ganzoo.errors import ExitCode, GanzooError, UserError
 from ganzoo.spec import DataInfo, Schedule, StepContext, VariantSpec
@@ -341,7 +341,9 @@ class Trainer:
         nrow = None
         if self.variant.conditional:
             nrow = max(1, self.config.grid_size // self.data_info.num_classes)
-        if self.data_info.kind == "unpaired-images":
+        if self.variant.joint_domains:  # pairs drawn from one z, side by side
+            samples, nrow = side_by_side(self.variant.split_domains(samples))
+        elif self.data_info.kind == "unpaired-images":
             nrow = samples.shape[0] // 3 if samples.shape[0] % 3 == 0 else None
         return save_grid(samples, path, nrow=nrow)
 

@@ -311,7 +311,7 @@ class _Probe:
             return (yield)
         previous, self.check = self.check, "sampling"
         samples = yield
-        message = _sample_shape_problem(samples, self.data, n)
+        message = _sample_shape_problem(samples, self.data, n, len(variant.joint_domains))
         if message:
             raise _Violation("sampling", message)
         self.check = previous
@@ -352,8 +352,10 @@ def _validate_schedule(schedule: Any, networks: dict[str, Any]) -> None:
         if not isinstance(player.optimizer, torch.optim.Optimizer):
             raise _Violation("schedule", f"player {player.name!r} needs a torch.optim.Optimizer, "
                              f"not {type(player.optimizer).__name__}")
-        if not isinstance(player.repeats, int) or player.repeats < 1:
-            raise _Violation("schedule", f"player {player.name!r} has repeats={player.repeats!r}; use an integer >= 1")
+        counts = [player.repeats_at(step) for step in (0, 1, 1000)] if callable(player.repeats) else [player.repeats]
+        if not all(isinstance(count, int) and count >= 1 for count in counts):
+            raise _Violation("schedule", f"player {player.name!r} has repeats={player.repeats!r} (giving {counts}); "
+                             "use an integer >= 1 or a function of the step returning one")
         owned = {id(p) for n in player.networks for p in networks[n].parameters()}
         optimised = [p for group in player.optimizer.param_groups for p in group["params"]]
         if not optimised:
@@ -512,8 +514,9 @@ def _changed(initial: dict[str, dict[str, Any]], networks: dict[str, Any], names
     return False
 
 
-def _sample_shape_problem(samples: Any, info: Any, n: int) -> str:
-    """What is wrong with one answer of ``ganzoo_sample`` for ``n`` samples of ``info``'s data."""
+def _sample_shape_problem(samples: Any, info: Any, n: int, joint_domains: int = 0) -> str:
+    """What is wrong with one answer of ``ganzoo_sample`` for ``n`` samples of ``info``'s data
+    (a joint variant stacks its ``joint_domains`` domains along the channels)."""
     import torch
 
     if not isinstance(samples, torch.Tensor):
@@ -521,7 +524,12 @@ def _sample_shape_problem(samples: Any, info: Any, n: int) -> str:
     if info is None:
         return ""
     shape = tuple(info.shape)
-    if info.kind == "unpaired-images":
+    if joint_domains:
+        shape = (shape[0] * joint_domains, *shape[1:])
+        if tuple(samples.shape) != (n, *shape):
+            return (f"asked for {n} samples of {joint_domains} domains stacked along the channels, shape {(n, *shape)}, "
+                    f"got a tensor of shape {tuple(samples.shape)}")
+    elif info.kind == "unpaired-images":
         if samples.dim() != len(shape) + 1 or tuple(samples.shape[1:]) != shape:
             return f"samples have shape {tuple(samples.shape)}; expected (N, {', '.join(map(str, shape))})"
     elif tuple(samples.shape) != (n, *shape):

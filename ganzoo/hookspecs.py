@@ -185,8 +185,9 @@ def ganzoo_schedule(
 
     Called once per run after the networks are on the device. Returns a
     :class:`ganzoo.spec.Schedule`; the engine runs it for every training iteration (one iteration =
-    one pass over all players; ``config.steps`` counts iterations). The variant never writes its own
-    loop. Helpers for common pieces (Adam with the paper's betas, constant-then-linear decay) live in
+    one pass over all players; ``config.steps`` counts iterations). A player's ``repeats`` may be a
+    function of the step (WGAN's critic warm-up), called at the start of each iteration. The variant
+    never writes its own loop. Helpers for common pieces (Adam with the paper's betas, constant-then-linear decay) live in
     :mod:`ganzoo.engine.schedules`. First answer wins.
 
     Arrived in 0.1.
@@ -267,11 +268,9 @@ def ganzoo_sample(
     translation variant then returns the grid's rows: inputs, translated, reconstructed. ``inputs``
     may be on the CPU. The core answers last with the common case:
     ``networks[variant.generator](z)`` (or ``(z, labels)`` when conditional) for
-    ``z ~ N(0, I)`` of ``config.model.latent_dim``. Returns the samples as one tensor.
-    ``truncation`` is ``ganzoo sample --truncation``'s threshold, or ``None``: only variants whose
-    :attr:`~ganzoo.spec.VariantSpec.truncation` says what it means receive a number (the core
-    refuses the option for the others), and the variant decides what it truncates (BigGAN: z
-    redrawn above the threshold). First answer wins.
+    ``z ~ N(0, I)`` of ``config.model.latent_dim``. A variant that declares ``joint_domains`` (CoGAN)
+    draws every domain from one z and returns them stacked along the channels, in that order.
+    Returns the samples as one tensor.
 
     ``truncation`` and ``truncation_cutoff`` are ``ganzoo sample --truncation/--truncation-cutoff``;
     they are ``None`` unless the variant lists them in ``VariantSpec.sample_options`` (the engine

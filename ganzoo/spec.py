@@ -53,6 +53,9 @@ class VariantSpec:
     params: type
     default_dataset: str
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: One line per profile saying where it deviates from the paper and why (``ganzoo info`` shows
+    #: them), e.g. ``{"demo": "RMSProp at 2e-4, not the paper's 5e-5, to learn digits in minutes"}``.
+    profile_notes: Mapping[str, str] = field(default_factory=dict)
     #: Datasets of these kinds are accepted besides ``data_kind`` (e.g. an image GAN also trains on
     #: labelled images by ignoring labels). Filled in by the engine from ``data_kind`` when empty.
     accepts: tuple[str, ...] = ()
@@ -74,6 +77,12 @@ class VariantSpec:
     #: Where the variant departs from its paper or the authors' code, and which profile follows
     #: which, in a few lines; ``ganzoo info`` prints it.
     notes: str = ""
+    #: A variant that draws every domain of unpaired data from one z (CoGAN: ``("A", "B")``) names
+    #: the domains here. Its ``ganzoo_sample`` returns them stacked along the channels in this order
+    #: (N×(k·C)×H×W, row i of every domain from the same z); grids show each row's domains side by
+    #: side and ``ganzoo sample --out F.npz`` writes ``images_<domain>``. Empty: a translation
+    #: variant (unpaired data) or a single-domain one.
+    joint_domains: tuple[str, ...] = ()
     #: Set by the plugin manager: the distribution that registered the variant.
     package: str = ""
 
@@ -90,6 +99,10 @@ class VariantSpec:
 
     def default_params(self) -> Any:
         return self.params()
+
+    def split_domains(self, samples: torch.Tensor) -> dict[str, torch.Tensor]:
+        """A joint variant's samples (see ``joint_domains``) as one N×C×H×W tensor per domain."""
+        return dict(zip(self.joint_domains, samples.chunk(len(self.joint_domains), dim=1), strict=True))
 
     def networks_of(self, role: str) -> tuple[str, ...]:
         """The names of the networks of ``role`` (``generator`` or ``discriminator``)."""
@@ -189,20 +202,27 @@ class Player:
     """One optimiser-driven participant of the game, updated in schedule order.
 
     ``networks`` are the keys of the networks dict this player's optimiser owns. ``repeats`` is how
-    many updates it makes per training iteration (WGAN-GP's ``n_critic``); ``fresh_batch`` draws a
-    new real batch before every repeat after the first. ``lr_scheduler`` is optional and is stepped
-    once per iteration. ``interval`` > 1 makes the player update only on iterations whose index
-    (from 0) is a multiple of it: StyleGAN2's lazy regularisation is such a player, sharing the
-    main player's optimiser (Karras et al. 2020, section 3.1).
+    many updates it makes per training iteration (WGAN-GP's ``n_critic``): an integer, or a function
+    of the iteration's step (the number of iterations done before it) returning one, for counts that
+    change during a run (WGAN's code gives the critic 100 updates during the first 25 generator
+    steps). A function must depend on the step alone, so a resumed run repeats as the unbroken one.
+    ``fresh_batch`` draws a new real batch before every repeat after the first. ``lr_scheduler`` is
+    optional and is stepped once per iteration. ``interval`` > 1 makes the player update only on
+    iterations whose index (from 0) is a multiple of it: StyleGAN2's lazy regularisation is such a
+    player, sharing the main player's optimiser (Karras et al. 2020, section 3.1).
     """
 
     name: str
     networks: tuple[str, ...]
     optimizer: torch.optim.Optimizer
-    repeats: int = 1
+    repeats: int | Callable[[int], int] = 1
     fresh_batch: bool = True
     lr_scheduler: Any = None
     interval: int = 1
+
+    def repeats_at(self, step: int) -> int:
+        """How many updates this player makes in the iteration that starts after ``step`` iterations."""
+        return self.repeats(step) if callable(self.repeats) else self.repeats
 
 
 @dataclass

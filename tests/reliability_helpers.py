@@ -26,6 +26,15 @@ TINY: dict[str, dict[str, Any]] = {
               "model.ngf": 4, "model.ndf": 4},
     "wgan-gp": {"dataset": "mnist", "image_size": 16, "batch_size": 4, "model.latent_dim": 8,
                 "model.ngf": 4, "model.ndf": 4},
+    # the critic's warm-up (2 updates in the first 2 iterations and every 3rd) is a function of the
+    # step, so a resumed run must continue it where it stopped; clipping keeps the critic in its box
+    "wgan": {"dataset": "mnist", "image_size": 16, "batch_size": 4, "model.latent_dim": 8,
+             "model.ngf": 4, "model.ndf": 4, "model.warmup_critic_steps": 2,
+             "model.warmup_generator_steps": 2, "model.warmup_every": 3},
+    "cogan": {"batch_size": 4, "model.latent_dim": 8, "model.width": 4},
+    # phases of two steps: a resumed run crosses a fade-in, a new level and Adam's resets
+    "progan": {"dataset": "mnist", "image_size": 16, "batch_size": 4, "model.latent_dim": 8, "model.fmap_base": 32,
+               "model.fmap_max": 8, "model.stable_images": 8, "model.fade_images": 8},
     # a pool of 6 fills within the first steps, so resumed steps exercise its random swaps
     "cyclegan": {"image_size": 24, "batch_size": 2, "model.generator_width": 4,
                  "model.discriminator_width": 4, "model.residual_blocks": 1, "model.pool_size": 6},

@@ -93,6 +93,36 @@ def test_ganzoo_schedule_override_changes_the_order_of_play(tmp_path):
     assert calls == ["discriminator", "discriminator", "generator"] * 2
 
 
+def test_a_schedule_whose_repeats_depend_on_the_step_is_run_as_it_asks_and_resumes_so(tmp_path):
+    from ganzoo import Player, Schedule
+    from ganzoo.engine.schedules import adam
+
+    class WarmUp:  # three discriminator updates in the first two iterations, then one
+        @hookimpl(tryfirst=True)
+        def ganzoo_schedule(self, variant, networks):
+            return Schedule([
+                Player("discriminator", ("discriminator",), adam(networks, ["discriminator"], 1e-3, (0.5, 0.9)),
+                       repeats=lambda step: 3 if step < 2 else 1),
+                Player("generator", ("generator",), adam(networks, ["generator"], 1e-3, (0.5, 0.9))),
+            ])
+
+    calls = []
+
+    class Spy:
+        @hookimpl(wrapper=True)
+        def ganzoo_losses(self, player, ctx):
+            calls.append((ctx.step, player))
+            return (yield)
+
+    registry = Registry()
+    registry.register(WarmUp(), name="warm-up")
+    registry.register(Spy(), name="spy")
+    train_ring(registry, tmp_path, steps=2, checkpoint_every=2)
+    ganzoo.train("gan", registry=registry, resume=tmp_path / "run", steps=4, log_every=1)
+    d, g = "discriminator", "generator"
+    assert calls == [(0, d)] * 3 + [(0, g)] + [(1, d)] * 3 + [(1, g)] + [(2, d), (2, g), (3, d), (3, g)]
+
+
 def test_ganzoo_sample_override_is_used_by_load_and_sample(tmp_path):
     class Zeros:
         @hookimpl(tryfirst=True)

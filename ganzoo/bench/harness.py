@@ -163,8 +163,9 @@ class Builder:
             if trainer.step % log_every == 0:
                 trainer.logged_losses()
 
-        images = config.batch_size * max(p.repeats for p in trainer.schedule.players)
-        self.draws_per_iteration = 1 + sum(p.repeats - 1 for p in trainer.schedule.players if p.fresh_batch)
+        at = trainer.step  # a step-dependent count is timed as it is at the step the bench starts from
+        images = config.batch_size * max(p.repeats_at(at) for p in trainer.schedule.players)
+        self.draws_per_iteration = 1 + sum(p.repeats_at(at) - 1 for p in trainer.schedule.players if p.fresh_batch)
         side = Side(f"ganzoo-{mode}", mode, step, memory, dict(trainer.speed),
                     _count_parameters(trainer.networks.values()), images, config.dataset, dict(trainer.networks))
         return self._warm(side)

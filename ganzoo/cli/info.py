@@ -49,6 +49,7 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
         "profiles": sorted({"paper", *spec.profiles}),
         "truncation": spec.truncation,
         "notes": spec.notes,
+        "profile_notes": dict(spec.profile_notes),
         "networks": {
             key: {"class": type(net).__name__, "role": roles.get(key, ""),
                   "parameters": sum(p.numel() for p in net.parameters())}
@@ -87,6 +88,8 @@ def command(name: str, dataset: str | None, profile: str | None, image_size: int
     out.print(Text(f"{info['name']}: {info['summary']}", style="bold"))
     out.print(Text(f"paper:   {paper['title']} ({paper['authors']}, {paper['year']}) {paper['url']}"))
     out.print(Text(f"package: {info['package']}    data: {info['data']}    profiles: {', '.join(info['profiles'])}"))
+    for profile, note in info["profile_notes"].items():
+        out.print(Text(f"  {profile} profile: {note}"))
     out.print(Text(f"dataset: {info['dataset']}    sample shape: {tuple(info['sample_shape'])}    classes: {info['classes']}"))
     if "loss_choices" in info:
         out.print(Text(f"loss:    {info['loss']} (--set model.loss=NAME; choices: {', '.join(info['loss_choices'])})"))

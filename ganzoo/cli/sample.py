@@ -79,6 +79,35 @@ def write_samples_npz(run, path: Path, n: int, labels_between, seed: int, **opti
     write_npz_streamed(path, members)
 
 
+def write_joint_samples(run, path: Path, n: int, seed: int) -> None:
+    """A joint variant's samples (``VariantSpec.joint_domains``, e.g. CoGAN): an .npz of
+    ``images_<domain>`` (uint8 N×H×W×C, row i of every domain from the same z), written a chunk at
+    a time, or a PNG grid with each row's domains side by side."""
+    import numpy as np
+
+    from ganzoo.engine.images import save_grid, side_by_side, to_uint8
+    from ganzoo.engine.npz import Member, write_npz_streamed
+
+    if path.suffix.lower() != ".npz":
+        images, per_row = side_by_side(run.variant.split_domains(run.sample(n, seed=seed)))
+        save_grid(images, path, nrow=per_row)
+        return
+    c, h, w = run.data_info.shape
+    drawn: dict[tuple[int, int], dict] = {}
+
+    def rows_of(domain: str):
+        def rows(start: int, stop: int):  # each block is drawn once and read by every domain
+            if (start, stop) not in drawn:
+                drawn.clear()
+                drawn[start, stop] = run.variant.split_domains(run.sample(stop - start, seed=seed + start))
+            return to_uint8(drawn[start, stop][domain]).numpy()
+
+        return rows
+
+    write_npz_streamed(path, {f"images_{d}": Member(n, (h, w, c), np.dtype(np.uint8), rows_of(d), CHUNK)
+                              for d in run.variant.joint_domains})
+
+
 def write_npz(path: Path, arrays: dict) -> None:
     import numpy as np
 
@@ -211,6 +240,10 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
     .npz  'images' (uint8, N×H×W×C) or 'points' (float32, N×2), plus 'labels' when conditional
 
     \b
+    Joint variants (e.g. cogan): row i of every domain from the same z;
+    .png shows each row's domains side by side, .npz holds 'images_A', 'images_B'
+
+    \b
     Translation runs (e.g. cyclegan):
     --input PATH  translate an image or a folder into --out (a folder, default
                   RUN_DIR/samples/translated-DIRECTION; or an .npz of 'images' and 'names')
@@ -247,6 +280,15 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
     if not out_path.parent.exists():
         raise UserError(f"output folder {str(out_path.parent)!r} does not exist; create it or choose another --out")
     check_writable(out_path)  # a read-only mount: one line now, not after drawing the samples
+    if run.variant.joint_domains:
+        if direction is not None or class_ is not None:
+            raise UserError(f"{run.variant.name} draws {' and '.join(run.variant.joint_domains)} together from one z; "
+                            "drop --direction and --class")
+        with writing_output(out_path):
+            write_joint_samples(run, out_path, n, seed)
+        status(f"{n} samples of each of {', '.join(run.variant.joint_domains)} from step {run.step} of {run.variant.name}")
+        click.echo(str(out_path))
+        return
     if run.data_info.kind == "unpaired-images":
         with writing_output(out_path):
             count = translate_test_images(run, n, direction, out_path)

@@ -26,6 +26,15 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> Path
     return path
 
 
+def side_by_side(domains: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """The rows of several domains drawn from the same z, interleaved so that a grid of the returned
+    row length shows each row's images next to each other (A₁ B₁ A₂ B₂ …), about square in pairs."""
+    parts = list(domains.values())
+    n = parts[0].shape[0]
+    per_row = max(1, int(math.ceil(math.sqrt(n))))
+    return torch.stack(parts, dim=1).flatten(0, 1), per_row * len(parts)
+
+
 def save_points(points: torch.Tensor, path: Path, reference: torch.Tensor | None = None) -> Path:
     """A scatter plot of 2-D samples (and, faintly, the reference points) as a PNG, without matplotlib."""
     from PIL import Image, ImageDraw

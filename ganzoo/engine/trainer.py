@@ -35,7 +35,7 @@ from ganzoo.addons import addon_records, run_plugins
 from ganzoo.engine import checkpoint as ckpt
 from ganzoo.engine import distributed, ema, run_folder, speed
 from ganzoo.engine.device import seed_everything
-from ganzoo.engine.images import save_grid, save_points
+from ganzoo.engine.images import save_grid, save_points, side_by_side
 from ganzoo.engine.network_keys import check_network_keys, network_wrappers
 from ganzoo.errors import ExitCode, GanzooError, UserError
 from ganzoo.spec import DataInfo, Schedule, StepContext, VariantSpec
@@ -102,7 +102,7 @@ def run_schedule(schedule: Schedule, ctx: StepContext) -> dict[str, torch.Tensor
     for player in schedule.players:
         if ctx.step % player.interval:
             continue
-        for repeat in range(player.repeats):
+        for repeat in range(player.repeats_at(ctx.step)):
             distributed.begin_update(ctx, player)  # several processes: all-reduce this player's gradients only
             if repeat > 0 and player.fresh_batch:
                 ctx.next_batch()
@@ -343,7 +343,9 @@ class Trainer:
         nrow = None
         if self.variant.conditional:
             nrow = max(1, self.config.grid_size // self.data_info.num_classes)
-        if self.data_info.kind == "unpaired-images":
+        if self.variant.joint_domains:  # pairs drawn from one z, side by side
+            samples, nrow = side_by_side(self.variant.split_domains(samples))
+        elif self.data_info.kind == "unpaired-images":
             nrow = samples.shape[0] // 3 if samples.shape[0] % 3 == 0 else None
         return save_grid(samples, path, nrow=nrow)
 
@@ -601,7 +603,7 @@ class Trainer:
         last_grid = None
         last_losses: dict[str, float] = {}
         previous = self._install_signal_handlers()
-        images_per_iteration = self.config.batch_size * self.ddp.world_size * max(p.repeats for p in self.schedule.players)
+        batch = self.config.batch_size * self.ddp.world_size
         progress = Progress(self.config.steps, start=self.step, disabled=self.quiet or not self.ddp.is_main, title=f"{self.variant.name}")
         t_log = time.perf_counter()
         steps_at_log = first_step = self.step
@@ -618,7 +620,8 @@ class Trainer:
                     if self.step % self.config.log_every == 0 or self.step == self.config.steps:
                         now = time.perf_counter()
                         last_losses = self.logged_losses()
-                        rate = (self.step - steps_at_log) * images_per_iteration / max(now - t_log, 1e-9)
+                        images = batch * sum(self._updates_at(s) for s in range(steps_at_log, self.step))
+                        rate = images / max(now - t_log, 1e-9)
                         record = {"step": self.step, **last_losses, "images_per_s": rate}
                         for player in self.schedule.players:
                             record[f"lr/{player.name}"] = player.optimizer.param_groups[0]["lr"]
@@ -643,6 +646,10 @@ class Trainer:
             for signum, handler in previous:
                 signal.signal(signum, handler)
         return RunResult(self.run_dir, self.step, last_grid, self.last_checkpoint, last_losses)
+
+    def _updates_at(self, step: int) -> int:
+        """The most updates a player makes in iteration ``step``: the batches counted in images/s."""
+        return max(p.repeats_at(step) for p in self.schedule.players)
 
     def _update_ema(self) -> None:
         images = self.config.batch_size * self.ddp.world_size

@@ -1,0 +1,204 @@
+"""ProGAN (Karras, Aila, Laine & Lehtinen 2018) as a ganzoo plugin: progressive growing of GANs.
+
+Training starts at 4×4 and doubles the resolution in phases measured in images shown, as the code's
+``TrainingSchedule`` does (tkarras/progressive_growing_of_gans ``train.py``): ``stable_images`` at
+one resolution, then ``fade_images`` during which the new layers fade in (α from 0 to 1), and so on
+up to the data's size. The real images are shown at the current resolution (blended between the
+two during a fade-in, as the code's ``process_reals`` does). Adam's moments are reset whenever a
+layer is added and when its fade-in ends (``reset_opt_for_new_lod``). The level and α are derived
+from the step alone and kept as buffers of the networks, so a resumed run continues bit for bit.
+
+Loss: WGAN-GP (λ = 10) plus the drift penalty 0.001·E[D(x)²] (appendix A.1), n_critic = 1, Adam
+(1e-3, β = (0, 0.99), ε = 1e-8), an EMA of G with decay 0.999. Networks: :mod:`ganzoo_progan.networks`.
+
+Not done: the code's per-resolution batch sizes (the engine draws one batch size for a whole run);
+every resolution here uses ``--batch-size``.
+
+The ``demo`` profile deviates from the paper: 32 px digits, feature maps min(256/2^stage, 64), z of
+64, phases of 8,000 images instead of 600,000, and an EMA decay of 0.99 (0.999 drew garbage after a
+few thousand steps of a reduced re-implementation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ganzoo import Paper, Player, Schedule, VariantSpec, hookimpl
+from ganzoo.bounds import NON_NEGATIVE, POSITIVE, bounded, in_range
+
+NAME = "progan"
+
+
+@dataclass
+class ProGANParams:
+    """The code's defaults (``config.py``, ``train.py``, ``networks.py``)."""
+
+    latent_dim: int = bounded(512, POSITIVE)
+    #: Feature maps nf(stage) = min(fmap_base / 2^stage, fmap_max).
+    fmap_base: int = bounded(8192, POSITIVE)
+    fmap_max: int = bounded(512, POSITIVE)
+    #: Images shown at each resolution before the next one fades in, and during each fade-in.
+    stable_images: int = bounded(600_000, POSITIVE)
+    fade_images: int = bounded(600_000, POSITIVE)
+    lambda_gp: float = bounded(10.0, NON_NEGATIVE)
+    drift: float = bounded(0.001, NON_NEGATIVE)
+    lr: float = bounded(1e-3, POSITIVE)
+    beta1: float = bounded(0.0, in_range(0, 1))
+    beta2: float = bounded(0.99, in_range(0, 1))
+    eps: float = bounded(1e-8, POSITIVE)
+    ema_decay: float = bounded(0.999, in_range(0, 1))
+    #: Group size of the minibatch standard deviation.
+    group_size: int = bounded(4, POSITIVE)
+
+
+def growth(step: int, batch_size: int, stable_images: int, fade_images: int, levels: int) -> tuple[int, float]:
+    """(level, α) after ``step`` iterations of ``batch_size`` images: the code's schedule."""
+    images = step * batch_size
+    phase, within = divmod(images, stable_images + fade_images)
+    if phase >= levels:
+        return levels, 1.0
+    if within < stable_images:
+        return phase, 1.0
+    return phase + 1, (within - stable_images) / fade_images
+
+
+@hookimpl
+def ganzoo_variants():
+    return [
+        VariantSpec(
+            name=NAME,
+            summary="progressive growing from 4x4 with fade-in, equalised LR, pixel norm, minibatch stddev, WGAN-GP + drift",
+            paper=Paper("Progressive Growing of GANs for Improved Quality, Stability, and Variation",
+                        "Karras, Aila, Laine & Lehtinen", 2018, "https://arxiv.org/abs/1710.10196"),
+            data_kind="images",
+            params=ProGANParams,
+            default_dataset="mnist",
+            roles={"generator": ("generator",), "discriminator": ("discriminator",)},
+            profile_notes={
+                "demo": "deviates from the paper: 32 px digits, feature maps min(256/2^stage, 64), z of 64, phases of "
+                        "8,000 images (not 600,000), EMA 0.99 (0.999 is too slow for short runs); every resolution "
+                        "uses one batch size",
+            },
+            profiles={
+                "demo": {"steps": 2000, "batch_size": 32, "image_size": 32, "model.fmap_base": 256, "model.fmap_max": 64,
+                         "model.latent_dim": 64, "model.stable_images": 8000, "model.fade_images": 8000,
+                         "model.ema_decay": 0.99, "sample_every": 250, "checkpoint_every": 250, "log_every": 50},
+            },
+        )
+    ]
+
+
+@hookimpl
+def ganzoo_networks(variant, config, data):
+    if variant.name != NAME:
+        return None
+    from ganzoo_progan.networks import ProDiscriminator, ProGenerator
+
+    channels, height, width = data.shape
+    if height != width:
+        from ganzoo.errors import UserError
+
+        raise UserError(f"progan needs square images, got {height}×{width}; pass --image-size 32 to resize them")
+    p = config.model
+    return {
+        "generator": ProGenerator(p.latent_dim, channels, height, p.fmap_base, p.fmap_max),
+        "discriminator": ProDiscriminator(channels, height, p.fmap_base, p.fmap_max, p.group_size),
+    }
+
+
+@hookimpl
+def ganzoo_schedule(variant, config, networks):
+    if variant.name != NAME:
+        return None
+    import torch
+
+    from ganzoo.engine.schedules import parameters_of
+
+    p = config.model
+
+    def adam(name: str) -> torch.optim.Adam:
+        return torch.optim.Adam(parameters_of(networks, [name]), lr=p.lr, betas=(p.beta1, p.beta2), eps=p.eps)
+
+    return Schedule(
+        players=[Player("discriminator", ("discriminator",), adam("discriminator")), Player("generator", ("generator",), adam("generator"))],
+        ema={"generator": p.ema_decay},
+    )
+
+
+def _unwrapped(module):
+    return getattr(module, "module", module)
+
+
+@hookimpl(wrapper=True)
+def ganzoo_train_step(variant, schedule, ctx):
+    """Before each iteration: set the level and α of both networks from the step, and reset Adam's
+    moments when a layer is added or its fade-in ends (the code's ``reset_opt_for_new_lod``)."""
+    if variant.name == NAME:
+        p = ctx.config.model
+        G, D = _unwrapped(ctx.networks["generator"]), _unwrapped(ctx.networks["discriminator"])
+        level, alpha = growth(ctx.step, ctx.config.batch_size, p.stable_images, p.fade_images, G.levels)
+        phase = [level, int(alpha < 1)]
+        if ctx.state.get("phase", phase) != phase:
+            for player in schedule.players:
+                player.optimizer.state.clear()
+        ctx.state["phase"] = phase
+        G.grow_to(level, alpha)
+        D.grow_to(level, alpha)
+    return (yield)
+
+
+def reals_at(real, level: int, alpha: float, levels: int):
+    """The real batch at the current resolution, blended between the two during a fade-in."""
+    import torch
+    import torch.nn.functional as F
+
+    factor = 2 ** (levels - level)
+    current = F.avg_pool2d(real, factor) if factor > 1 else real
+    if level > 0 and alpha < 1:
+        coarse = F.interpolate(F.avg_pool2d(current, 2), scale_factor=2, mode="nearest")
+        current = torch.lerp(coarse, current, alpha)
+    return current
+
+
+@hookimpl
+def ganzoo_losses(variant, player, ctx):
+    if variant.name != NAME:
+        return None
+    import torch
+
+    from ganzoo.parts.regularisers import drift_penalty, gradient_penalty
+
+    G, D = ctx.networks["generator"], ctx.networks["discriminator"]
+    levels = _unwrapped(G).levels
+    level, alpha = int(_unwrapped(G).level), float(_unwrapped(G).alpha)
+    real = reals_at(ctx.batch["real"], level, alpha, levels)
+    z = torch.randn(real.shape[0], ctx.config.model.latent_dim, device=real.device)
+    D.requires_grad_(player == "discriminator")
+    if player == "discriminator":
+        p = ctx.config.model
+        with torch.no_grad():
+            fake = G(z)
+        real_scores, fake_scores = D(real), D(fake)
+        return {
+            "adv": fake_scores.mean() - real_scores.mean(),
+            "gp": p.lambda_gp * gradient_penalty(D, real, fake),
+            "drift": drift_penalty(real_scores, p.drift),
+        }
+    return {"adv": -D(G(z)).mean()}
+
+
+@hookimpl
+def ganzoo_sample(variant, networks, config, n, generator, device):
+    """Samples at the checkpoint's resolution, enlarged (nearest) to the data's size and clipped to
+    [-1, 1] as the code's image export clips them."""
+    if variant.name != NAME:
+        return None
+    import torch
+    import torch.nn.functional as F
+
+    G = networks["generator"]
+    images = G(torch.randn(n, config.model.latent_dim, generator=generator, device=device))
+    factor = 2 ** (G.levels - int(G.level))
+    if factor > 1:
+        images = F.interpolate(images, scale_factor=factor, mode="nearest")
+    return images.clamp(-1, 1)

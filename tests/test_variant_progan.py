@@ -1,0 +1,97 @@
+"""ProGAN: Table 2's parameter counts at 1024², the code's growth schedule in images, fade-in in both
+networks, equalised learning rate, pixel norm and minibatch stddev, Adam's reset when a layer is
+added, and samples at the checkpoint's resolution."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from click.testing import CliRunner
+from ganzoo_progan import growth
+from ganzoo_progan.networks import (
+    EqualisedConv2d,
+    ProDiscriminator,
+    ProGenerator,
+    minibatch_stddev,
+    pixel_norm,
+)
+
+import ganzoo
+from ganzoo.api import make_config
+from ganzoo.cli.main import cli
+
+TINY = {"dataset": "mnist", "image_size": 16, "batch_size": 4, "model.latent_dim": 8, "model.fmap_base": 32,
+        "model.fmap_max": 8, "model.stable_images": 8, "model.fade_images": 8, "device": "cpu", "speed": "eager",
+        "grid_size": 4}
+
+
+def test_ganzoo_info_gives_table_2s_parameter_counts_at_1024():
+    out = CliRunner().invoke(cli, ["info", "progan", "--shape", "3,1024,1024", "--json"])
+    assert out.exit_code == 0, out.output
+    counts = {k: v["parameters"] for k, v in json.loads(out.output)["networks"].items()}
+    assert counts == {"generator": 23_079_115, "discriminator": 23_087_249}
+
+
+def test_growth_follows_the_codes_schedule_in_images():
+    # phases of 600k + 600k images at batch 16: 37,500 steps of stable training, 37,500 of fade-in
+    at = lambda step: growth(step, 16, 600_000, 600_000, levels=8)  # noqa: E731
+    assert at(0) == (0, 1.0) and at(37_499) == (0, 1.0)
+    assert at(37_500) == (1, 0.0) and at(56_250) == (1, 0.5)
+    assert at(75_000) == (1, 1.0) and at(112_500 + 18_750) == (2, 0.5)
+    assert at(10**9) == (8, 1.0)
+
+
+def test_fade_in_is_a_lerp_of_the_old_and_new_output_mirrored_by_the_discriminator():
+    torch.manual_seed(0)
+    G, D = ProGenerator(8, 1, 16, fmap_base=32, fmap_max=8), ProDiscriminator(1, 16, fmap_base=32, fmap_max=8)
+    z = torch.randn(4, 8)
+    G.grow_to(0, 1.0)
+    old = torch.nn.functional.interpolate(G(z), scale_factor=2, mode="nearest")
+    G.grow_to(1, 1.0)
+    new = G(z)
+    G.grow_to(1, 0.25)
+    assert torch.allclose(G(z), torch.lerp(old, new, 0.25), atol=1e-6)
+    G.grow_to(1, 0.0)
+    assert torch.allclose(G(z), old, atol=1e-6)  # α = 0: the new layers are invisible
+    x = torch.randn(4, 1, 8, 8)
+    D.grow_to(1, 0.0)
+    at_zero = D(x)
+    D.grow_to(0, 1.0)
+    assert torch.allclose(at_zero, D(torch.nn.functional.avg_pool2d(x, 2)), atol=1e-5)
+
+
+def test_equalised_lr_pixel_norm_and_minibatch_stddev():
+    conv = EqualisedConv2d(16, 8, 3)
+    assert abs(conv.weight.std().item() - 1) < 0.1 and conv.scale == pytest.approx(math.sqrt(2) / math.sqrt(16 * 9))
+    x = torch.randn(2, 5, 3, 3) * 7
+    assert torch.allclose(pixel_norm(x).pow(2).mean(dim=1), torch.ones(2, 3, 3), atol=1e-4)
+    y = torch.randn(8, 3, 4, 4)
+    out = minibatch_stddev(y, 4)
+    assert out.shape == (8, 4, 4, 4)
+    groups = y.reshape(4, 2, 3, 4, 4)  # member i of each group of 4 is i, i + 2, i + 4, i + 6
+    expected = groups.std(dim=0, unbiased=False).mean(dim=(1, 2, 3))
+    assert torch.allclose(out[:2, 3, 0, 0], expected, atol=1e-4)
+
+
+def test_a_run_grows_resets_adam_at_each_new_layer_and_samples_at_the_checkpoints_resolution(tmp_path):
+    # phases of 2 steps: 4 px for steps 0-1, the fade-in to 8 px from step 2
+    values = {**TINY, "steps": 3, "checkpoint_every": 1}
+    options = {k: values.pop(k) for k in ("dataset", "image_size", "batch_size")}
+    config = make_config("progan", overrides={k: str(v) for k, v in values.items()}, **options)
+    result = ganzoo.train("progan", config=config, out=tmp_path / "run")
+    before = torch.load(result.run_dir / "checkpoints" / "step-00000002.pt", weights_only=True)
+    assert all(int(s["step"]) == 2 for s in before["optimizers"]["generator"]["state"].values())
+    saved = torch.load(result.run_dir / "checkpoints" / "step-00000003.pt", weights_only=True)
+    assert int(saved["networks"]["generator"]["level"]) == 1 and float(saved["networks"]["generator"]["alpha"]) == 0.0
+    assert saved["state"]["phase"] == [1, 1]
+    # Adam's moments were reset when the 8 px layers were added: one update since, not three
+    assert all(int(s["step"]) == 1 for s in saved["optimizers"]["generator"]["state"].values())
+    assert all(int(s["step"]) == 1 for s in saved["optimizers"]["discriminator"]["state"].values())
+    run = ganzoo.load(result.run_dir, device="cpu")
+    images = run.sample(2, seed=0)
+    assert images.shape == (2, 1, 16, 16)
+    blocks = images.unfold(2, 2, 2).unfold(3, 2, 2)  # 8 px, enlarged: each 2×2 block is one value
+    assert torch.equal(blocks.amax(dim=(-1, -2)), blocks.amin(dim=(-1, -2)))

@@ -15,7 +15,7 @@ from ganzoo_addons.minibatch_discrimination import (
     minibatch_layer_class,
 )
 from ganzoo_addons.pacgan import pack, pack_discriminator, packing_hook
-from reliability_helpers import QUIET_RUN
+from reliability_helpers import QUIET_RUN, TINY
 from torch import nn
 
 from ganzoo.api import make_config
@@ -137,10 +137,35 @@ def test_pacgan_draws_m_times_the_batch_and_packs_real_with_real_fake_with_fake(
 
 
 def test_pacgan_refuses_a_conditional_discriminator_and_an_m_out_of_range():
-    hook = packing_hook(2, "'cgan's discriminator")
+    hook = packing_hook(2, "the discriminator of 'cgan'")
     with pytest.raises(UserError, match="called with labels .* run it without --with pacgan"):
         hook(nn.Identity(), (torch.zeros(4, 2), torch.zeros(4, dtype=torch.long)))
     with pytest.raises(UserError, match="pacgan.m"):
         points_config(["pacgan"], **{"pacgan.m": "5"})
     with pytest.raises(UserError, match="not a linear layer"):
         pack_discriminator(nn.Sequential(nn.BatchNorm1d(2), nn.Linear(2, 1)), 2)
+
+
+def test_both_add_ons_apply_to_image_variants_or_say_in_one_line_why_not():
+    registry = get_registry()
+
+    def networks(variant: str, addons: list[str], **sets: str):
+        values = {**TINY[variant], **sets}
+        options = {k: values.pop(k) for k in ("dataset", "image_size", "batch_size") if k in values}
+        config = make_config(variant, registry=registry, addons=addons, overrides={k: str(v) for k, v in values.items()},
+                             **options)
+        data = registry.dataset(config.dataset).build(config).info
+        return registry.networks(registry.variant(variant), config, data)
+
+    packed = networks("dcgan", ["pacgan"], **{"pacgan.m": "3"})["discriminator"]
+    plain = networks("dcgan", [])["discriminator"]
+    first = next(m for m in packed.modules() if isinstance(m, nn.Conv2d))
+    assert first.in_channels == 3 * next(m for m in plain.modules() if isinstance(m, nn.Conv2d)).in_channels
+    images = torch.randn(6, 1, 16, 16)
+    assert packed(images).numel() == plain(images[:2]).numel()  # one decision per pack of 3 images
+    mbd = networks("gan", ["minibatch-discrimination"])["discriminator"]
+    assert type(mbd.model[-1][0]).__name__ == "MinibatchLayer"
+    with pytest.raises(UserError, match="the discriminator of 'dcgan', which has none"):
+        networks("dcgan", ["minibatch-discrimination"])
+    with pytest.raises(UserError, match="'cgan' is conditional.*run it without --with pacgan"):
+        networks("cgan", ["pacgan"])

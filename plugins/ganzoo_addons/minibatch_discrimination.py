@@ -118,5 +118,5 @@ def ganzoo_networks(variant, config, data):
     from ganzoo.addons import networks_of
 
     for name in networks_of(variant, networks, "discriminator", addon=NAME):
-        insert_minibatch_layer(networks[name], config.addons[NAME], f"{variant.name!r}'s {name}")
+        insert_minibatch_layer(networks[name], config.addons[NAME], f"the {name} of {variant.name!r}")
     return networks

@@ -136,8 +136,13 @@ def ganzoo_networks(variant, config, data):
     from ganzoo.addons import networks_of
 
     m = config.addons[NAME].m
+    if variant.conditional:
+        from ganzoo.errors import UserError
+
+        raise UserError(f"add-on {NAME!r} packs samples, but {variant.name!r} is conditional: its discriminator "
+                        f"judges each sample with its label; run it without --with {NAME}")
     for name in networks_of(variant, networks, "discriminator", addon=NAME):
-        pack_discriminator(networks[name], m, f"{variant.name!r}'s {name}")
+        pack_discriminator(networks[name], m, f"the {name} of {variant.name!r}")
     return networks
 
 

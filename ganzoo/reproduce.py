@@ -32,11 +32,6 @@ def train_and_measure(table: Table, row: Row, dataset: str, seed: int, run_dir: 
     """Train one run of the protocol and return its metric values (reusing a finished run)."""
     from ganzoo.api import load, make_config, train
 
-    result_file = run_dir / RESULT_FILE
-    if result_file.exists():
-        return {k: float(v) for k, v in json.loads(result_file.read_text())["values"].items()}
-    if run_dir.exists():
-        raise UserError(f"{run_dir} holds an unfinished run; remove it or pick another --out")
     options: dict[str, Any] = {"dataset": dataset, "seed": seed, "addons": list(row.addons)}
     if table.profile:
         options["profile"] = table.profile
@@ -45,6 +40,15 @@ def train_and_measure(table: Table, row: Row, dataset: str, seed: int, run_dir: 
     if device is not None:
         options["device"] = device
     config = make_config(table.variant, overrides=dict(row.overrides), registry=registry, **options)
+    result_file = run_dir / RESULT_FILE
+    if result_file.exists():
+        result = json.loads(result_file.read_text())
+        if result.get("step") != config.steps:
+            raise UserError(f"{run_dir} was trained for {result.get('step')} steps, not {config.steps}; "
+                            "pick another --out or the same --steps")
+        return {k: float(v) for k, v in result["values"].items()}
+    if run_dir.exists():
+        raise UserError(f"{run_dir} holds an unfinished run; remove it or pick another --out")
     train(table.variant, out=run_dir, quiet=True, registry=registry, config=config)
     run = load(run_dir, device=device or "auto", registry=registry)
     values = registry.metric(table.metric).compute(run, n=table.samples, seed=seed)

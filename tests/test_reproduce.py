@@ -97,3 +97,7 @@ def test_reproduce_runs_each_row_and_dataset_and_writes_json_and_markdown(tmp_pa
     assert "| PacGAN2 |" in markdown and "23.8 ± 0.7" in markdown
     again = CliRunner().invoke(cli, args[:-1])  # finished runs are reused, the table printed
     assert again.exit_code == 0 and "PacGAN2" in again.output
+    longer = CliRunner().invoke(cli, [*args[:7], "4", *args[8:]])  # other steps: not mixed with these runs
+    assert longer.exit_code == 2 and "trained for 3 steps, not 4" in longer.output
+    listed = CliRunner().invoke(cli, ["reproduce", "--list"])
+    assert listed.exit_code == 0 and "pacgan-table1" in listed.output

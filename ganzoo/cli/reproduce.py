@@ -15,7 +15,7 @@ def _rows(value: str | None) -> list[str] | None:
 
 
 @click.command("reproduce")
-@click.argument("table_name", metavar="TABLE")
+@click.argument("table_name", metavar="TABLE", required=False)
 @click.option("--runs", type=click.IntRange(min=1), default=None,
               help="Runs (seeds 0 … N−1) per row and dataset (default: the paper's number).")
 @click.option("--rows", default=None, metavar="ROW,...", help="Rows to run, e.g. gan,pacgan2 (default: all).")
@@ -45,6 +45,8 @@ def command(table_name, runs, rows, steps, out_dir, as_json, list_tables, device
         for spec in registry.tables().values():
             out.print(f"{spec.name}\t{spec.summary}", markup=False)
         return
+    if not table_name:
+        raise click.UsageError("name the table to reproduce, e.g. ganzoo reproduce pacgan-table1 (--list lists them)")
     table = read_table(registry.table(table_name))
     chosen = _rows(rows)
     for name in chosen or ():
@@ -78,9 +80,9 @@ def _print(table, document) -> None:
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    from ganzoo.reproduce import fmt, verdict
+    from ganzoo.reproduce import fmt
 
-    view = RichTable(title=Text(f"{table.spec.name}: ours (mean ± standard error over {document['runs']} runs) vs the paper"))
+    view = RichTable(title=Text(f"{table.spec.name}: ours (mean ± standard error over {document['runs']} runs); below: the paper's, ✓ within two standard errors of ours"))
     view.add_column("method")
     for column in table.columns:
         view.add_column(Text(column.label))
@@ -89,6 +91,7 @@ def _print(table, document) -> None:
         for column in table.columns:
             cell = row["columns"][column.key]
             paper = fmt(*cell["published"]) if cell["published"] else "–"
-            cells.append(Text(f"{fmt(cell['mean'], cell['se'])}\npaper {paper} · within 2 SE: {verdict(cell['within_two_se'])}"))
+            mark = {True: "✓", False: "✗", None: "·"}[cell["within_two_se"]]
+            cells.append(Text(f"{fmt(cell['mean'], cell['se'])}\n{paper} {mark}"))
         view.add_row(*cells)
     out.print(view, markup=False)

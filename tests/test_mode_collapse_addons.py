@@ -169,3 +169,21 @@ def test_both_add_ons_apply_to_image_variants_or_say_in_one_line_why_not():
         networks("dcgan", ["minibatch-discrimination"])
     with pytest.raises(UserError, match="'cgan' is conditional.*run it without --with pacgan"):
         networks("cgan", ["pacgan"])
+
+
+def test_the_pacgan_toy_profile_builds_the_papers_networks_optimiser_batch_and_length():
+    registry = get_registry()
+    config = make_config("gan", registry=registry, dataset="grid25", profile="pacgan-toy", device="cpu")
+    assert (config.steps, config.batch_size) == (400_000, 100)  # 400 epochs of 100,000 points, batches of 100
+    assert (config.model.lr, config.model.beta1, config.model.point_latent_dim) == (1e-4, 0.8, 2)
+    data = registry.dataset("grid25").build(config).info
+    networks = registry.networks(registry.variant("gan"), config, data)
+    count = {name: sum(p.numel() for p in net.parameters()) for name, net in networks.items()}
+    # G: 2→400 (no bias), 3 × 400→400 (no bias), 4 batch norms, 400→2; D: 3 maxout of 200 × 5 pieces, 200→1
+    assert count["generator"] == 2 * 400 + 3 * 400 * 400 + 4 * 2 * 400 + 400 * 2 + 2
+    assert count["discriminator"] == (2 * 1000 + 1000) + 2 * (200 * 1000 + 1000) + 201
+    z = torch.randn(7, 2)
+    assert networks["generator"](z).shape == (7, 2) and networks["discriminator"](torch.randn(7, 2)).shape == (7,)
+    with pytest.raises(UserError, match="model.point_networks: expected one of mlp, pacgan-toy"):
+        bad = make_config("gan", registry=registry, dataset="grid25", overrides={"model.point_networks": "big"})
+        registry.networks(registry.variant("gan"), bad, data)

@@ -95,8 +95,9 @@ def describe(bounds: tuple[Bound, ...]) -> str:
     return " and ".join(str(b) for b in bounds)
 
 
-def check(obj: Any) -> None:
-    """Raise a UserError naming the first value of ``obj`` (a config) outside its bounds."""
+def check(obj: Any, prefix: str = "") -> None:
+    """Raise a UserError naming the first value of ``obj`` (a config) outside its bounds; ``prefix``
+    goes before the key in the message (``"pacgan."`` for an add-on's settings)."""
     for key, bounds in field_bounds(obj).items():
         value: Any = obj
         for part in key.split("."):
@@ -106,5 +107,5 @@ def check(obj: Any) -> None:
             if item is None or isinstance(item, bool) or not isinstance(item, (int, float)):
                 continue
             if not all(bound.holds(item) for bound in bounds):
-                raise UserError(f"bad value {value!r} for {key}: expected {describe(bounds)}"
+                raise UserError(f"bad value {value!r} for {prefix}{key}: expected {describe(bounds)}"
                                 f"{' (every item)' if items is value else ''}")

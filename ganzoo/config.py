@@ -396,6 +396,9 @@ def validate(config: RunConfig) -> None:
     """Check what types alone cannot: the bounds declared on the fields of the core config and of
     the variant's params (see :mod:`ganzoo.bounds`), then the values that name things."""
     bounds.check(config)
+    for name, settings in config.addons.items():  # add-on settings declare their bounds the same way
+        if dataclasses.is_dataclass(settings):
+            bounds.check(settings, prefix=f"{name}.")
     if config.data.split not in ("", "train", "test"):
         raise UserError(f"bad value {config.data.split!r} for data.split: expected 'train' or 'test'")
     device = config.device

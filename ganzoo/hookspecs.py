@@ -19,7 +19,7 @@ Conventions that hold for every hook:
   plugin's answer, or ``@hookimpl(wrapper=True)`` to receive and change it (e.g. swap one network
   of an existing variant for your own without forking the variant).
 - Collecting hooks (``ganzoo_variants``, ``ganzoo_datasets``, ``ganzoo_metrics``, ``ganzoo_addons``,
-  ``ganzoo_adversarial_losses``) gather the lists of all plugins; a name claimed twice is an error
+  ``ganzoo_tables``, ``ganzoo_adversarial_losses``) gather the lists of all plugins; a name claimed twice is an error
   that names both packages. A plugin whose answer is not a list of its kind's spec class (or that
   raises) is recorded as failed, shown by ``ganzoo plugins`` with its error, and left out; the other
   plugins keep working.
@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
         StepContext,
         VariantSpec,
     )
+    from ganzoo.tables import TableSpec
 
 hookspec = pluggy.HookspecMarker("ganzoo")
 
@@ -129,6 +130,33 @@ def ganzoo_addons() -> list[AddonSpec]:
 
 
 @hookspec
+def ganzoo_tables() -> list[TableSpec]:
+    """Declare published tables that ``ganzoo reproduce NAME`` re-runs and compares against.
+
+    Called when the registry is first used. Returns a list of :class:`ganzoo.tables.TableSpec`
+    (name, one-line summary, paper, path of a JSON data file). The data file holds the protocol
+    (variant, profile, metric, samples per run, the paper's number of runs), the columns (dataset
+    and metric value of each) and the rows (add-ons and ``--set`` values of each, with the published
+    mean and standard error per column); :mod:`ganzoo.tables` documents the format. The built-in
+    ``pacgan-table1`` (PacGAN's Table 1, Lin et al. 2018) is declared through this hook by the
+    ``pacgan`` add-on's module. Example::
+
+        @hookimpl
+        def ganzoo_tables():
+            from pathlib import Path
+
+            from ganzoo.tables import TableSpec
+
+            return [TableSpec("veegan-table1", "VEEGAN's 2-D mode coverage",
+                              Path(__file__).with_name("veegan_table1.json"))]
+
+    All answers are collected; duplicate names are an error naming both packages.
+
+    Arrived in 0.3.
+    """
+
+
+@hookspec
 def ganzoo_adversarial_losses() -> list[AdversarialLoss]:
     """Declare named adversarial losses, which variants offer as ``--set model.loss=NAME``.
 
@@ -143,6 +171,7 @@ def ganzoo_adversarial_losses() -> list[AdversarialLoss]:
         @hookimpl
         def ganzoo_adversarial_losses():
             from ganzoo.parts.losses import AdversarialLoss
+    from ganzoo.tables import TableSpec
 
             def softplus_d(real, fake):
                 return F.softplus(-real).mean(), F.softplus(fake).mean()

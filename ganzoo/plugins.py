@@ -38,6 +38,7 @@ class PluginRecord:
     datasets: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     addons: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
     #: Filled only once the adversarial losses were asked for (see ``Registry.adversarial_losses``).
     adversarial_losses: list[str] = field(default_factory=list)
     location: str = ""

@@ -14,6 +14,7 @@ from ganzoo.errors import PluginError, unknown
 from ganzoo.hook_results import check_answer, collected_items
 from ganzoo.plugins import PluginRecord, create_manager
 from ganzoo.spec import AddonSpec, DatasetSpec, MetricSpec, VariantSpec
+from ganzoo.tables import TableSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
@@ -83,11 +84,13 @@ class Registry:
         if self._collected is None:
             for record in self.records:
                 record.variants, record.datasets, record.metrics, record.addons = [], [], [], []
+                record.tables = []
             self._collected = {
                 "variant": self._collect("ganzoo_variants", "variant", VariantSpec),
                 "dataset": self._collect("ganzoo_datasets", "dataset", DatasetSpec),
                 "metric": self._collect("ganzoo_metrics", "metric", MetricSpec),
                 "addon": self._collect("ganzoo_addons", "addon", AddonSpec),
+                "table": self._collect("ganzoo_tables", "table", TableSpec),
             }
         return self._collected
 
@@ -104,6 +107,16 @@ class Registry:
 
     def addons(self) -> dict[str, AddonSpec]:
         return self._all()["addon"]
+
+    def tables(self) -> dict[str, TableSpec]:
+        """The published tables ``ganzoo reproduce`` can re-run (:mod:`ganzoo.tables`)."""
+        return self._all()["table"]
+
+    def table(self, name: str) -> TableSpec:
+        found = self.tables()
+        if name not in found:
+            raise unknown("table", name, found)
+        return found[name]
 
     def addon(self, name: str) -> AddonSpec:
         found = self.addons()

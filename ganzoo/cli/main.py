@@ -43,6 +43,7 @@ COMMANDS = {
     "eval": "ganzoo.cli.eval",
     "new-plugin": "ganzoo.cli.new_plugin",
     "bench": "ganzoo.cli.bench",
+    "reproduce": "ganzoo.cli.reproduce",
 }
 
 

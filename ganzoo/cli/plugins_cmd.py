@@ -28,6 +28,7 @@ def command(as_json: bool) -> None:
                 "datasets: " + ", ".join(r.datasets) if r.datasets else "",
                 "metrics: " + ", ".join(r.metrics) if r.metrics else "",
                 "add-ons: " + ", ".join(r.addons) if r.addons else "",
+                "tables: " + ", ".join(r.tables) if r.tables else "",
             ) if part
         )
         style = {"loaded": "green", "failed": "red", "disabled": "yellow"}[r.status]

@@ -13,6 +13,22 @@ from ganzoo.bounds import POSITIVE, bounded, in_range
 
 NAME = "gan"
 
+POINT_NETWORKS = ("mlp", "pacgan-toy")
+
+#: The 2-D protocol of PacGAN's Table 1 (Lin, Khetan, Fanti & Oh 2018, "PacGAN: The power of two
+#: samples in generative adversarial networks", section 5.1 and appendix; the authors' code,
+#: github.com/fjxmlzn/PacGAN, ``synthetic_data_experiments/2DGrid_GAN&PacGAN/config.py`` and
+#: ``pacgan_task.py``; the ring's config is the same): a generator of four 400-unit batch-norm ReLU
+#: layers from a 2-D standard-normal z, a discriminator of three 200-unit maxout layers of 5 pieces,
+#: weights N(0, 0.02²), Adam(1e-4, β1 = 0.8, β2 at its default 0.999), batches of 100 discriminator
+#: inputs (PacGAN*m* draws m × 100 points), 400 epochs of the 100,000-point data set = 400,000
+#: iterations. The data is ``ring8`` or ``grid25`` (``ganzoo.data.toy``, the code's mixtures).
+PACGAN_TOY_PROFILE = {
+    "steps": 400_000, "batch_size": 100, "model.point_networks": "pacgan-toy", "model.point_latent_dim": 2,
+    "model.lr": 1e-4, "model.beta1": 0.8, "model.beta2": 0.999, "model.loss": "non-saturating",
+    "sample_every": 20_000, "checkpoint_every": 20_000, "log_every": 1000,
+}
+
 
 @dataclass
 class GANParams:
@@ -25,6 +41,9 @@ class GANParams:
     point_width: int = bounded(128, POSITIVE)
     #: Latent size on 2-D point data.
     point_latent_dim: int = bounded(2, POSITIVE)
+    #: Networks on 2-D point data: ``mlp`` (two LeakyReLU layers of ``point_width`` each player) or
+    #: ``pacgan-toy``, the networks of PacGAN's 2-D experiments (see :data:`PACGAN_TOY_PROFILE`).
+    point_networks: str = "mlp"
     lr: float = bounded(2e-4, POSITIVE)
     beta1: float = bounded(0.5, in_range(0, 1))
     beta2: float = bounded(0.999, in_range(0, 1))
@@ -45,7 +64,8 @@ def ganzoo_variants():
             params=GANParams,
             default_dataset="mnist",
             roles={"generator": ("generator",), "discriminator": ("discriminator",)},
-            profiles={"demo": {"steps": 12000, "batch_size": 64, "sample_every": 1000, "checkpoint_every": 2000}},
+            profiles={"demo": {"steps": 12000, "batch_size": 64, "sample_every": 1000, "checkpoint_every": 2000},
+                      "pacgan-toy": PACGAN_TOY_PROFILE},
         )
     ]
 
@@ -54,10 +74,24 @@ def ganzoo_variants():
 def ganzoo_networks(variant, config, data):
     if variant.name != NAME:
         return None
-    from ganzoo_gan.networks import MLPDiscriminator, MLPGenerator, PointGenerator
+    from ganzoo_gan.networks import (
+        MLPDiscriminator,
+        MLPGenerator,
+        PacGANToyDiscriminator,
+        PacGANToyGenerator,
+        PointGenerator,
+    )
 
     p = config.model
-    if data.kind == "points":
+    if p.point_networks not in POINT_NETWORKS:
+        from ganzoo.errors import UserError
+
+        raise UserError(f"bad value {p.point_networks!r} for model.point_networks: expected one of "
+                        f"{', '.join(POINT_NETWORKS)}")
+    if data.kind == "points" and p.point_networks == "pacgan-toy":
+        generator = PacGANToyGenerator(p.point_latent_dim)
+        discriminator = PacGANToyDiscriminator(data.shape[0])
+    elif data.kind == "points":
         generator = PointGenerator(p.point_latent_dim, p.point_width)
         discriminator = MLPDiscriminator(data.shape, (p.point_width, p.point_width))
     else:

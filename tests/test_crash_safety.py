@@ -21,6 +21,7 @@ from reliability_helpers import SignalAfterStep, assert_same, read_metrics
 from ganzoo import hookimpl
 from ganzoo.cli.main import cli
 from ganzoo.engine import checkpoint as ckpt
+from ganzoo.errors import UserError
 from ganzoo.registry import get_registry
 
 #: A small MLP GAN checkpointed every step: a kill often lands while a checkpoint is being written.
@@ -330,3 +331,24 @@ def test_divergence_before_the_first_checkpoint_gives_advice_that_works(tmp_path
     again = CliRunner().invoke(cli, [*args, "--resume", "--set", "on_nan=skip"])
     assert again.exit_code == 0, again.output
     assert read_metrics(run_dir)[-1]["step"] == 4
+
+
+def test_a_folder_another_run_is_claiming_right_now_is_not_mistaken_for_a_stopped_run(tmp_path):
+    """The window of a claim under way (its temporary lock file made, not yet linked to .lock): the
+    quick check leaves the folder to the atomic claim, which then names the process that won."""
+    from ganzoo.engine import run_folder
+    from ganzoo.engine.trainer import check_new_run_dir
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / ".lock.abc123.tmp").write_text("")  # another process mid-claim
+    check_new_run_dir(run_dir)  # not refused as "a run that stopped before its first checkpoint"
+    winner = run_folder.claim_new(run_dir)  # the other process completes its claim
+    try:
+        (run_dir / "config.toml").write_text("")
+        with pytest.raises(UserError, match="is in use by another ganzoo process"):
+            check_new_run_dir(run_dir)
+        with pytest.raises(UserError, match="is in use by another ganzoo process"):
+            run_folder.claim_new(run_dir)
+    finally:
+        winner.release()

@@ -116,7 +116,7 @@ def _exists_error(path: Path) -> UserError:
     )
 
 
-def _is_claim_in_progress(entry: Path) -> bool:
+def is_claim_in_progress(entry: Path) -> bool:
     """The temporary lock file of a claim under way (another process's, or one killed mid-claim)."""
     return entry.name.startswith(LOCK_NAME + ".") and entry.name.endswith(".tmp")
 
@@ -128,7 +128,7 @@ def claim_new(path: Path) -> RunFolderLock:
     try:
         path.mkdir()
     except FileExistsError:
-        if not path.is_dir() or any(not _is_claim_in_progress(entry) for entry in path.iterdir()):
+        if not path.is_dir() or any(not is_claim_in_progress(entry) for entry in path.iterdir()):
             raise _exists_error(path) from None
     fd, tmp = tempfile.mkstemp(prefix=".lock.", suffix=".tmp", dir=path)
     try:
@@ -196,7 +196,7 @@ def leftover_variant(path: Path) -> str | None:
     if not path.is_dir():
         return None
     for entry in path.iterdir():
-        if _is_claim_in_progress(entry):
+        if is_claim_in_progress(entry):
             continue
         if entry.is_dir() and entry.name in STARTUP_FOLDERS:
             if entry.name == "checkpoints" and _has_checkpoint(entry):

@@ -205,7 +205,9 @@ def check_new_run_dir(path: Path) -> None:
     """A new run goes into a folder that does not exist yet (or is empty): never over an old run.
 
     A quick check before the config is used; :func:`run_folder.claim_new` decides atomically."""
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    # A folder holding only another process's claim under way is left to claim_new, which decides
+    # atomically and names the holder; judged here it would look like a leftover of a stopped run.
+    if path.exists() and (not path.is_dir() or any(not run_folder.is_claim_in_progress(e) for e in path.iterdir())):
         run_folder.refuse_if_in_use(path)
         if run_folder.leftover_variant(path) is not None:
             raise UserError(

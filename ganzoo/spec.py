@@ -269,6 +269,10 @@ class StepContext:
     cache: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
     draw_batch: Callable[[], dict[str, torch.Tensor]] | None = None
+    #: Samples per draw as a multiple of ``config.batch_size``: an add-on that draws m batches at
+    #: once (``pacgan``) sets m, and the engine's image clock (images/s in the log, an EMA's
+    #: half-life in kimg) counts what was drawn.
+    batch_multiple: int = 1
 
     def next_batch(self) -> dict[str, torch.Tensor]:
         """Replace ``batch`` with a fresh one from the data source and return it."""

@@ -171,19 +171,68 @@ def test_both_add_ons_apply_to_image_variants_or_say_in_one_line_why_not():
         networks("cgan", ["pacgan"])
 
 
-def test_the_pacgan_toy_profile_builds_the_papers_networks_optimiser_batch_and_length():
+@pytest.mark.parametrize(("variant", "discriminator"), [("gan", "discriminator"), ("wgan-gp", "critic")])
+def test_the_pacgan_toy_profile_builds_the_papers_networks_optimiser_batch_and_length(variant, discriminator):
     registry = get_registry()
-    config = make_config("gan", registry=registry, dataset="grid25", profile="pacgan-toy", device="cpu")
+    config = make_config(variant, registry=registry, dataset="grid25", profile="pacgan-toy", device="cpu")
     assert (config.steps, config.batch_size) == (400_000, 100)  # 400 epochs of 100,000 points, batches of 100
-    assert (config.model.lr, config.model.beta1, config.model.point_latent_dim) == (1e-4, 0.8, 2)
+    assert (config.model.lr, config.model.beta1, config.model.beta2, config.model.point_latent_dim) == (1e-4, 0.8, 0.999, 2)
     data = registry.dataset("grid25").build(config).info
-    networks = registry.networks(registry.variant("gan"), config, data)
+    networks = registry.networks(registry.variant(variant), config, data)
     count = {name: sum(p.numel() for p in net.parameters()) for name, net in networks.items()}
     # G: 2→400 (no bias), 3 × 400→400 (no bias), 4 batch norms, 400→2; D: 3 maxout of 200 × 5 pieces, 200→1
     assert count["generator"] == 2 * 400 + 3 * 400 * 400 + 4 * 2 * 400 + 400 * 2 + 2
-    assert count["discriminator"] == (2 * 1000 + 1000) + 2 * (200 * 1000 + 1000) + 201
+    assert count[discriminator] == (2 * 1000 + 1000) + 2 * (200 * 1000 + 1000) + 201
     z = torch.randn(7, 2)
-    assert networks["generator"](z).shape == (7, 2) and networks["discriminator"](torch.randn(7, 2)).shape == (7,)
-    with pytest.raises(UserError, match="model.point_networks: expected one of mlp, pacgan-toy"):
-        bad = make_config("gan", registry=registry, dataset="grid25", overrides={"model.point_networks": "big"})
-        registry.networks(registry.variant("gan"), bad, data)
+    assert networks["generator"](z).shape == (7, 2) and networks[discriminator](torch.randn(7, 2)).shape == (7,)
+    with pytest.raises(UserError, match="model.point_networks"):
+        bad = make_config(variant, registry=registry, dataset="grid25", overrides={"model.point_networks": "big"})
+        registry.networks(registry.variant(variant), bad, data)
+
+
+def test_wgan_gp_trains_on_the_pacgan_toy_networks_with_packing_and_a_penalty_per_pack(tmp_path):
+    overrides = {**{k: str(v) for k, v in QUIET_RUN.items() if k != "device"}, "pacgan.m": "2"}
+    config = make_config("wgan-gp", registry=get_registry(), addons=["pacgan"], dataset="grid25", profile="pacgan-toy",
+                         batch_size=8, steps=2, device="cpu", overrides=overrides)
+    trainer = Trainer(config, get_registry(), run_dir=tmp_path / "run", quiet=True)
+    trainer.build()
+    from ganzoo.parts.regularisers import pack_size
+
+    assert pack_size(trainer.networks["critic"]) == 2
+    ctx = trainer.context()
+    terms = trainer.train_iteration(ctx)
+    assert ctx.batch["real"].shape == (16, 2) and torch.isfinite(torch.stack([t.detach() for t in terms.values()])).all()
+
+
+def test_the_gradient_penalties_take_one_norm_per_pack_of_a_packing_critic():
+    """D(pack) = w·pack for packs of two 2-D samples, w = (3, 0, 0, 4): the gradient of every pack
+    is w, of norm 5. Taken per sample, the norms would be 3 and 4."""
+    from ganzoo.parts.regularisers import gradient_penalty, pack_size, r1_penalty
+
+    critic = nn.Sequential(nn.Linear(2, 1, bias=False))
+    assert pack_size(critic) == 1
+    pack_discriminator(critic, 2)
+    assert pack_size(critic) == 2 and critic[0].in_features == 4
+    with torch.no_grad():
+        critic[0].weight.copy_(torch.tensor([[3.0, 0.0, 0.0, 4.0]]))
+    real, fake = torch.randn(6, 2), torch.randn(6, 2)
+    torch.testing.assert_close(gradient_penalty(critic, real, fake), torch.tensor((5.0 - 1.0) ** 2))
+    torch.testing.assert_close(gradient_penalty(critic, real, fake, epsilon=torch.rand(3)), torch.tensor(16.0))
+    torch.testing.assert_close(r1_penalty(critic, real), torch.tensor(25.0))  # ‖∇‖² of a pack, not of a sample
+
+
+def test_under_packing_the_image_clock_counts_the_m_times_larger_batch(tmp_path, monkeypatch):
+    """An EMA with a half-life in kimg (StyleGAN2's clock) and images/s count what was drawn:
+    batch_size × m samples per iteration with pacgan."""
+    from ganzoo.engine import ema as ema_module
+
+    seen: list[int] = []
+    update = ema_module.update
+    monkeypatch.setattr(ema_module, "update", lambda *args: (seen.append(args[-1]), update(*args))[1])
+    trainer = Trainer(points_config(["pacgan", "ema"], **{"pacgan.m": "3", "ema.half_life_kimg": "1"}),
+                      get_registry(), run_dir=tmp_path / "run", quiet=True)
+    trainer.build()
+    ctx = trainer.context()
+    trainer.train_iteration(ctx)
+    trainer.train_iteration(ctx)
+    assert seen == [8 * 3, 8 * 3]

@@ -543,7 +543,7 @@ class Trainer:
         ctx.cache = {}
         ctx.batch = ctx.next_batch()
         terms = self.registry.train_step(self.variant, self.schedule, ctx)
-        self._update_ema()
+        self._update_ema(ctx)
         self.step += 1
         return terms
 
@@ -622,7 +622,7 @@ class Trainer:
                     if self.step % self.config.log_every == 0 or self.step == self.config.steps:
                         now = time.perf_counter()
                         last_losses = self.logged_losses()
-                        images = batch * sum(self._updates_at(s) for s in range(steps_at_log, self.step))
+                        images = batch * ctx.batch_multiple * sum(self._updates_at(s) for s in range(steps_at_log, self.step))
                         rate = images / max(now - t_log, 1e-9)
                         record = {"step": self.step, **last_losses, "images_per_s": rate}
                         for player in self.schedule.players:
@@ -653,8 +653,8 @@ class Trainer:
         """The most updates a player makes in iteration ``step``: the batches counted in images/s."""
         return max(p.repeats_at(step) for p in self.schedule.players)
 
-    def _update_ema(self) -> None:
-        images = self.config.batch_size * self.ddp.world_size
+    def _update_ema(self, ctx: StepContext) -> None:
+        images = self.config.batch_size * self.ddp.world_size * ctx.batch_multiple
         ema.update(self.ema, self.networks, self.ema_settings, self.step, images)
 
     # -- signals and divergence -----------------------------------------------------------------

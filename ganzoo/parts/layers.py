@@ -7,6 +7,7 @@
 - :class:`SelfAttention`: the non-local block of SAGAN as the authors' released code has it.
 - :class:`ConditionalBatchNorm2d`: BatchNorm without affine whose gain and bias come from the class.
 - :class:`ProjectionHead`: the projection discriminator's output (Miyato & Koyama 2018).
+- :class:`Maxout`: maxout units (Goodfellow et al. 2013), as cGAN's and PacGAN's 2-D discriminators use them.
 """
 
 from __future__ import annotations
@@ -143,3 +144,17 @@ class ProjectionHead(nn.Module):
                 raise ValueError("a class-conditional projection head needs the labels")
             out = out + (self.embedding(labels) * h).sum(dim=1)
         return out
+
+
+class Maxout(nn.Module):
+    """Maxout units (Goodfellow, Warde-Farley, Mirza, Courville & Bengio 2013, "Maxout Networks"):
+    a linear layer of ``units · pieces`` outputs, and per unit the largest of its ``pieces``
+    consecutive outputs (unit j takes outputs j·pieces … j·pieces + pieces − 1)."""
+
+    def __init__(self, in_features: int, units: int, pieces: int) -> None:
+        super().__init__()
+        self.units, self.pieces = units, pieces
+        self.linear = nn.Linear(in_features, units * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)

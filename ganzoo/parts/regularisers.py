@@ -14,6 +14,11 @@
 - :func:`clip_weights_`: every parameter clamped to [−c, c] after each critic update (Arjovsky et
   al. 2017, "Wasserstein GAN", Algorithm 1, line 7).
 
+Packed discriminators: a discriminator that judges packs of m samples (PacGAN; the ``pacgan``
+add-on marks it with :data:`PACK_SIZE_ATTRIBUTE`) is a function of the whole pack, so the gradient
+penalties treat a pack as one input: one interpolation weight per pack, and the gradient norm over
+the pack's m samples together (:func:`pack_size`).
+
 Fast mode: the gradient penalties differentiate a gradient (double backward), which
 ``torch.compile`` does not support, and a bfloat16 gradient norm would bias them. They therefore
 run eagerly and in float32: the input they differentiate is a leaf that requires grad, so a network
@@ -38,6 +43,31 @@ def _full_precision(device_type: str):
     if device_type in ("cuda", "cpu"):
         return torch.autocast(device_type, enabled=False)
     return contextlib.nullcontext()
+
+
+#: The attribute (an int m) of a discriminator that judges packs of m consecutive samples at once.
+PACK_SIZE_ATTRIBUTE = "ganzoo_pack_size"
+
+
+def pack_size(discriminator: nn.Module) -> int:
+    """m for a discriminator that judges packs of m samples (see :data:`PACK_SIZE_ATTRIBUTE`), else 1.
+
+    Looks through a ``torch.compile`` wrapper and a ``DistributedDataParallel`` one."""
+    module: Any = discriminator
+    while module is not None:
+        if hasattr(module, PACK_SIZE_ATTRIBUTE):
+            return int(getattr(module, PACK_SIZE_ATTRIBUTE))
+        module = getattr(module, "_orig_mod", None) or getattr(module, "module", None)
+    return 1
+
+
+def _per_input(values: torch.Tensor, m: int) -> torch.Tensor:
+    """Per-sample values (gradients) grouped into one row per discriminator input (pack of m)."""
+    if values.shape[0] % m:
+        from ganzoo.errors import UserError
+
+        raise UserError(f"a discriminator that packs {m} samples got {values.shape[0]}, not a multiple of {m}")
+    return values.reshape(values.shape[0] // m, -1)
 
 
 def eager(module: nn.Module) -> nn.Module:
@@ -72,29 +102,39 @@ def gradient_penalty(
 ) -> torch.Tensor:
     """E[(‖∇D(x̂)‖₂ − centre)²] at x̂ = ε·x + (1 − ε)·x̃, ε ~ U[0, 1] drawn once per sample.
 
-    ``fake`` should be detached (the penalty trains the critic only). ``epsilon`` (shape ``(N,)``)
-    is drawn when not given; tests pass it to check known cases. Multiply by λ = 10 for WGAN-GP.
+    ``fake`` should be detached (the penalty trains the critic only). ``epsilon`` (one value per
+    discriminator input: shape ``(N,)``, or ``(N / m,)`` for a critic that packs m samples) is drawn
+    when not given; tests pass it to check known cases. Multiply by λ = 10 for WGAN-GP.
+
+    For a packing critic (:func:`pack_size` m > 1) each pack of m consecutive samples is one input:
+    its m samples share one ε, and the norm is taken over the gradient of the whole pack.
     """
+    m = pack_size(critic)
     n = real.shape[0]
     if epsilon is None:
-        epsilon = torch.rand(n, device=real.device)
-    epsilon = epsilon.to(device=real.device, dtype=torch.float32).view(n, *([1] * (real.dim() - 1)))
+        epsilon = torch.rand(n // m, device=real.device)
+    epsilon = epsilon.to(device=real.device, dtype=torch.float32)
+    if m > 1 and epsilon.shape[0] * m == n:
+        epsilon = epsilon.repeat_interleave(m)
+    epsilon = epsilon.view(n, *([1] * (real.dim() - 1)))
     with _full_precision(real.device.type):
         interpolates = epsilon * real.detach().float() + (1 - epsilon) * fake.detach().float()
         gradients = input_gradients(critic, interpolates, *conditions)
-        slopes = gradients.flatten(1).norm(2, dim=1)
+        slopes = _per_input(gradients, m).norm(2, dim=1)
         return ((slopes - centre) ** 2).mean()
 
 
 @torch.compiler.disable
 def zero_centred_penalty(discriminator: nn.Module, inputs: torch.Tensor, *conditions: Any) -> torch.Tensor:
-    """E[‖∇ₓD(x)‖²] at ``inputs``: the squared gradient norm, summed over a sample, averaged over the batch.
+    """E[‖∇ₓD(x)‖²] at ``inputs``: the squared gradient norm, summed over a sample (over a pack, for a
+    discriminator that packs m samples), averaged over the batch.
 
     Mescheder et al. (2018) weight it by γ/2; StyleGAN2 by γ/2 and by its lazy interval.
     """
+    m = pack_size(discriminator)
     with _full_precision(inputs.device.type):
         gradients = input_gradients(discriminator, inputs, *conditions)
-        return gradients.pow(2).flatten(1).sum(1).mean()
+        return _per_input(gradients.pow(2), m).sum(1).mean()
 
 
 def r1_penalty(discriminator: nn.Module, real: torch.Tensor, *conditions: Any) -> torch.Tensor:

@@ -13,7 +13,9 @@ batches), so the discriminator still makes ``batch_size`` decisions per call.
 
 The widened layer keeps the variant's initial weights for the first sample of a pack and draws
 those of the other m − 1 samples from the same values (shuffled), so the initial scale is the
-variant's own. A discriminator called with labels (a conditional variant) or whose first layer is
+variant's own. The gradient penalties of :mod:`ganzoo.parts.regularisers` see the packing (one
+interpolation weight and one gradient norm per pack), and the engine's image clock counts the m
+times larger batches (``StepContext.batch_multiple``). A discriminator called with labels (a conditional variant) or whose first layer is
 neither linear nor a 2-D convolution is a one-line error.
 """
 
@@ -123,9 +125,12 @@ def pack_discriminator(module, m: int, where: str = "discriminator") -> None:
     if wider is None:
         raise UserError(f"add-on {NAME!r} widens the first layer of {where}, which is not a linear layer or "
                         f"an ungrouped 2-D convolution; run it without --with {NAME}")
+    from ganzoo.parts.regularisers import PACK_SIZE_ATTRIBUTE
+
     parent, attribute, _ = found
     setattr(parent, attribute, wider)
     module.register_forward_pre_hook(packing_hook(m, where))
+    setattr(module, PACK_SIZE_ATTRIBUTE, m)  # the gradient penalties then take one norm per pack
 
 
 @hookimpl(wrapper=True)
@@ -169,6 +174,7 @@ def ganzoo_train_step(variant, schedule, ctx):
         import torch
 
         ctx.batch = {key: torch.cat([value, more[key]]) for key, value in ctx.batch.items()}
+        ctx.batch_multiple = m  # the engine's image clock (images/s, an EMA's kimg) counts m × batch
         ctx._pacgan_draws = True
     return (yield)
 

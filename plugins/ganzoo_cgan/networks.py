@@ -30,6 +30,8 @@ import math
 import torch
 from torch import nn
 
+from ganzoo.parts.layers import Maxout
+
 
 def label_embedding(num_classes: int, size: int) -> nn.Embedding:
     """The paper's linear layer on a one-hot y, as an embedding: initialised as ``nn.Linear`` on a
@@ -39,18 +41,6 @@ def label_embedding(num_classes: int, size: int) -> nn.Embedding:
     bound = 1.0 / math.sqrt(num_classes)
     nn.init.uniform_(embedding.weight, -bound, bound)
     return embedding
-
-
-class Maxout(nn.Module):
-    """Maxout units (Goodfellow et al. 2013): the maximum over ``pieces`` linear pieces per unit."""
-
-    def __init__(self, in_features: int, units: int, pieces: int) -> None:
-        super().__init__()
-        self.units, self.pieces = units, pieces
-        self.linear = nn.Linear(in_features, units * pieces)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
 
 
 class LabelMaxout(nn.Module):

@@ -10,23 +10,17 @@ from dataclasses import dataclass
 
 from ganzoo import Paper, Player, Schedule, VariantSpec, hookimpl
 from ganzoo.bounds import POSITIVE, bounded, in_range
+from ganzoo.protocols import pacgan_toy_profile
 
 NAME = "gan"
 
 POINT_NETWORKS = ("mlp", "pacgan-toy")
 
-#: The 2-D protocol of PacGAN's Table 1 (Lin, Khetan, Fanti & Oh 2018, "PacGAN: The power of two
-#: samples in generative adversarial networks", section 5.1 and appendix; the authors' code,
-#: github.com/fjxmlzn/PacGAN, ``synthetic_data_experiments/2DGrid_GAN&PacGAN/config.py`` and
-#: ``pacgan_task.py``; the ring's config is the same): a generator of four 400-unit batch-norm ReLU
-#: layers from a 2-D standard-normal z, a discriminator of three 200-unit maxout layers of 5 pieces,
-#: weights N(0, 0.02²), Adam(1e-4, β1 = 0.8, β2 at its default 0.999), batches of 100 discriminator
-#: inputs (PacGAN*m* draws m × 100 points), 400 epochs of the 100,000-point data set = 400,000
-#: iterations. The data is ``ring8`` or ``grid25`` (``ganzoo.data.toy``, the code's mixtures).
+#: The 2-D protocol of PacGAN's Table 1 (:data:`ganzoo.protocols.PACGAN_TOY`, from the paper and the
+#: authors' code) with the paper's GAN: the non-saturating loss and the protocol's networks.
 PACGAN_TOY_PROFILE = {
-    "steps": 400_000, "batch_size": 100, "model.point_networks": "pacgan-toy", "model.point_latent_dim": 2,
-    "model.lr": 1e-4, "model.beta1": 0.8, "model.beta2": 0.999, "model.loss": "non-saturating",
-    "sample_every": 20_000, "checkpoint_every": 20_000, "log_every": 1000,
+    **pacgan_toy_profile(latent_dim="model.point_latent_dim", lr="model.lr", beta1="model.beta1", beta2="model.beta2"),
+    "model.point_networks": "pacgan-toy", "model.loss": "non-saturating",
 }
 
 
@@ -74,13 +68,8 @@ def ganzoo_variants():
 def ganzoo_networks(variant, config, data):
     if variant.name != NAME:
         return None
-    from ganzoo_gan.networks import (
-        MLPDiscriminator,
-        MLPGenerator,
-        PacGANToyDiscriminator,
-        PacGANToyGenerator,
-        PointGenerator,
-    )
+    from ganzoo.parts.toy import PacGANToyDiscriminator, PacGANToyGenerator
+    from ganzoo_gan.networks import MLPDiscriminator, MLPGenerator, PointGenerator
 
     p = config.model
     if p.point_networks not in POINT_NETWORKS:

@@ -17,6 +17,7 @@ from typing import Literal
 
 from ganzoo import Paper, Player, Schedule, VariantSpec, hookimpl
 from ganzoo.bounds import NON_NEGATIVE, POSITIVE, bounded, in_range
+from ganzoo.protocols import pacgan_toy_profile
 
 NAME = "wgan-gp"
 
@@ -44,6 +45,10 @@ class WGANGPParams:
     point_latent_dim: int = bounded(2, POSITIVE)
     point_width: int = bounded(512, POSITIVE)
     point_depth: int = bounded(3, POSITIVE)
+    #: 2-D points: ``mlp`` (the paper's toy MLPs above) or ``pacgan-toy`` (the networks of PacGAN's
+    #: 2-D protocol, :mod:`ganzoo.parts.toy`; its maxout discriminator has no batch norm, so it is a
+    #: valid critic).
+    point_networks: Literal["mlp", "pacgan-toy"] = "mlp"
 
 
 @hookimpl
@@ -63,6 +68,15 @@ def ganzoo_variants():
                 # lambda makes things faster for toy tasks") and Adam(1e-4, 0.5, 0.9) as the code sets it.
                 "toy": {"batch_size": 256, "model.lambda_gp": 0.1, "model.beta1": 0.5,
                         "sample_every": 1000, "checkpoint_every": 1000, "log_every": 100},
+                # PacGAN's 2-D protocol (ganzoo.protocols.PACGAN_TOY: its networks, Adam settings,
+                # batch of 100 and 400,000 iterations) with WGAN-GP's own math: the Wasserstein
+                # loss, λ = 10 and n_critic = 5 of Algorithm 1. With --with pacgan the penalty is
+                # taken per pack (ganzoo.parts.regularisers.gradient_penalty).
+                "pacgan-toy": {
+                    **pacgan_toy_profile(latent_dim="model.point_latent_dim", lr="model.lr", beta1="model.beta1",
+                                         beta2="model.beta2"),
+                    "model.point_networks": "pacgan-toy",
+                },
                 # About 5 minutes on a 2-core CPU: 28 px MNIST, narrow networks and a step of 5e-4
                 # (1e-4 learns digits about five times more slowly; β and λ stay the paper's).
                 "demo": {
@@ -79,6 +93,11 @@ def ganzoo_networks(variant, config, data):
     if variant.name != NAME:
         return None
     p = config.model
+    if data.kind == "points" and p.point_networks == "pacgan-toy":
+        from ganzoo.parts.toy import PacGANToyDiscriminator, PacGANToyGenerator
+
+        return {"generator": PacGANToyGenerator(p.point_latent_dim, out_dim=data.shape[0]),
+                "critic": PacGANToyDiscriminator(data.shape[0])}
     if data.kind == "points":
         from ganzoo_wgan_gp.networks import ToyCritic, ToyMLP
 
@@ -143,7 +162,9 @@ def ganzoo_losses(variant, player, ctx):
             fake = G(z)
         # one pass over real and fake together: the critic has no batch statistics to keep apart
         scores = D(torch.cat([real, fake.to(real.dtype)]))
-        real_term, fake_term = wasserstein_discriminator(scores[: real.shape[0]], scores[real.shape[0] :])
+        # halves, not real.shape[0] rows: a packing critic (--with pacgan) gives one score per pack
+        real_scores, fake_scores = scores.chunk(2)
+        real_term, fake_term = wasserstein_discriminator(real_scores, fake_scores)
         return {
             "adv": fake_term + real_term,  # E[D(x̃)] − E[D(x)]
             "gp": ctx.config.model.lambda_gp * gradient_penalty(D, real, fake),

@@ -60,6 +60,10 @@ def ganzoo_variants():
             roles={"generator": ("generator",), "discriminator": ("discriminator",)},
             profiles={"demo": {"steps": 12000, "batch_size": 64, "sample_every": 1000, "checkpoint_every": 2000},
                       "pacgan-toy": PACGAN_TOY_PROFILE},
+            profile_notes={
+                "pacgan-toy": "PacGAN's 2-D protocol (its networks, Adam(1e-4, 0.8), batch 100, 400,000 steps), "
+                              "not this paper's: the setup of PacGAN's Table 1 (ganzoo reproduce pacgan-table1)",
+            },
         )
     ]
 

@@ -84,6 +84,12 @@ def ganzoo_variants():
                     "sample_every": 500, "checkpoint_every": 500, "log_every": 100,
                 },
             },
+            profile_notes={
+                "toy": "the paper's toy code (gan_toy.py): batch 256, lambda 0.1, Adam(1e-4, 0.5, 0.9)",
+                "pacgan-toy": "PacGAN's 2-D networks, Adam(1e-4, 0.8, 0.999), batch 100 and 400,000 steps, with "
+                              "WGAN-GP's loss, lambda 10 and 5 critic steps; with --with pacgan the penalty is per pack",
+                "demo": "a step of 5e-4 (not 1e-4) and narrow networks, to learn digits in about five minutes",
+            },
         )
     ]
 

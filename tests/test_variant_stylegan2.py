@@ -231,6 +231,9 @@ def test_cifar_profile_turns_off_path_length_and_style_mixing():
     nets = registry.networks(registry.variant("stylegan2"), config, ganzoo.DataInfo("images", (3, 8, 8), 0))
     schedule = registry.schedule(registry.variant("stylegan2"), config, nets)
     assert [p.name for p in schedule.players] == ["generator", "discriminator", "discriminator_r1"]
+    # as NVlabs' training loop: G's Adam keeps the lazy rescaling (interval 4) with path length off
+    group = schedule.player("generator").optimizer.param_groups[0]
+    assert group["lr"] == pytest.approx(0.0025 * 4 / 5) and group["betas"] == pytest.approx((0.0, 0.99 ** 0.8))
     assert config.model.style_mixing_prob == 0 and config.model.d_architecture == "orig"
     assert (schedule.ema["generator"].half_life_kimg, schedule.ema["generator"].rampup) == (500.0, 0.05)
 

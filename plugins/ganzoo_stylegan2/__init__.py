@@ -216,7 +216,9 @@ def ganzoo_schedule(variant, config, networks):
     players = []
     for name, reg_name, weight, interval in ((GENERATOR, PATH_LENGTH, p.pl_weight, p.pl_interval),
                                              (DISCRIMINATOR, R1, p.r1_gamma, p.r1_interval)):
-        lazy = LazyRegularisation(interval if weight > 0 else 1)
+        # NVlabs' training loop rescales Adam by the lazy interval whether or not the regulariser's
+        # weight is 0 (the cifar config turns path length off, yet G's lr is 0.0025 · 4/5)
+        lazy = LazyRegularisation(interval)
         lr, lazy_betas = lazy.adam_settings(p.lr, betas)
         optimizer = adam(networks, [name], lr, lazy_betas)
         players.append(Player(name, (name,), optimizer))

@@ -133,4 +133,38 @@ SCENARIOS = [
         pipeline_dataset="unpaired-folder",
         pipeline_folder="unpaired",
     ),
+    Scenario(
+        name="stylegan2-cifar",
+        variant="stylegan2",
+        summary="StyleGAN2-ADA at 32×32, 10 classes, batch 64: train.py --cfg=cifar --cond=1 (Karras et al. 2020)",
+        batch_size=64,
+        image_size=32,
+        channels=3,
+        num_classes=10,
+        # train.py's cfg_specs['cifar'] (the variant's ``cifar`` profile), class-conditional
+        overrides={"model.conditional": True, "model.mbstd_group_size": 32, "model.lr": 0.0025,
+                   "model.r1_gamma": 0.01, "model.ema_kimg": 500.0, "model.ema_rampup": 0.05,
+                   "model.mapping_layers": 2, "model.pl_weight": 0.0, "model.style_mixing_prob": 0.0,
+                   "model.d_architecture": "orig"},
+        small={"batch_size": 8, "model.mbstd_group_size": 4, "model.channel_base": 256, "model.channel_max": 32,
+               "model.latent_dim": 32, "model.w_dim": 32},
+        pipeline_dataset="mnist",
+    ),
+    Scenario(
+        name="stylegan2-256",
+        variant="stylegan2",
+        summary="StyleGAN2-ADA at 256×256, batch 64 on one device: train.py --cfg=paper256 (path length, style mixing, R1)",
+        batch_size=64,
+        image_size=256,
+        channels=3,
+        # train.py's cfg_specs['paper256'] (the variant's ``paper256`` profile)
+        overrides={"model.mbstd_group_size": 8, "model.channel_base": 16384, "model.lr": 0.0025,
+                   "model.r1_gamma": 1.0, "model.ema_kimg": 20.0},
+        # style mixing with probability 1 at the small size: the mixing draw is random, and with it
+        # the work of an iteration (a second mapping pass in the backward or not); at 1 both loops
+        # do the same work, so the FLOP check compares like with like
+        small={"batch_size": 4, "image_size": 16, "model.mbstd_group_size": 4, "model.channel_base": 256,
+               "model.channel_max": 32, "model.latent_dim": 32, "model.w_dim": 32, "model.style_mixing_prob": 1.0},
+        pipeline_dataset="mnist",
+    ),
 ]

@@ -111,9 +111,9 @@ def make_loop(config, data, device):
             if p.ema_rampup > 0:
                 ema_nimg = min(ema_nimg, state["cur_nimg"] * p.ema_rampup)
             ema_beta = 0.5 ** (batch_size / max(ema_nimg, 1e-8))
-            for p_ema, param in zip(G_ema.parameters(), G.parameters()):
+            for p_ema, param in zip(G_ema.parameters(), G.parameters(), strict=True):
                 p_ema.copy_(param.lerp(p_ema, ema_beta))
-            for b_ema, b in zip(G_ema.buffers(), G.buffers()):
+            for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
                 b_ema.copy_(b)
         state["cur_nimg"] += batch_size
         state["batch_idx"] += 1

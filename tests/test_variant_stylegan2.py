@@ -417,3 +417,22 @@ def test_ada_geometric_matrices_are_identity_at_p0_and_rotations_are_rigid():
     assert (G[:, :2, :2].det() > 0).all() and (G[:, 2] == torch.tensor([0.0, 0.0, 1.0])).all()
     flat = torch.full((256, 1, 8, 8), 0.5)  # reflection padding: a flat image stays flat
     assert torch.allclose(apply_geometric(flat, G), flat, atol=1e-6)
+
+
+def test_conv_clamp_bounds_every_convolution_output_as_train_py_sets_it():
+    """train.py clamps every convolution layer's output (after bias, activation and gain) to ±256;
+    the layers' outputs stay within it however large the weights, and 0 turns it off."""
+    from ganzoo_stylegan2.networks import Conv2d, SynthesisLayer, ToRGB
+
+    assert make_config("stylegan2").model.conv_clamp == 256
+    torch.manual_seed(0)
+    x, w = torch.randn(2, 4, 8, 8) * 1e4, torch.randn(2, 8)
+    for clamp in (256.0, None):
+        layers = [SynthesisLayer(4, 4, 8, 8, conv_clamp=clamp), ToRGB(4, 3, 8, conv_clamp=clamp)]
+        conv = Conv2d(4, 4, 3, "lrelu", conv_clamp=clamp)
+        outputs = [layer(x, w) + 0 for layer in layers] + [conv(x), conv(x, gain=0.5) / 0.5]
+        for layer in layers:  # the modulated convolutions demodulate: make the bias blow the limit
+            layer.bias.data.fill_(1e4)
+        outputs += [layer(x, w) for layer in layers]
+        peak = max(float(out.abs().max()) for out in outputs)
+        assert (peak <= 256.0 + 1e-3) if clamp else peak > 256.0

@@ -29,10 +29,11 @@ def make_loop(config, data, device):
     channels, resolution, _ = data.shape
     p = auto_settings(config.model, resolution, config.batch_size)
     c_dim = data.num_classes if p.conditional else 0
+    conv_clamp = p.conv_clamp or None
     G = Generator(p.latent_dim, c_dim, p.w_dim, resolution, channels, p.mapping_layers, p.mapping_lr_multiplier,
-                  p.w_avg_beta, p.channel_base, p.channel_max).to(device)
+                  p.w_avg_beta, p.channel_base, p.channel_max, conv_clamp).to(device)
     D = Discriminator(c_dim, resolution, channels, p.d_architecture, p.channel_base, p.channel_max,
-                      p.mbstd_group_size, p.mbstd_channels).to(device)
+                      p.mbstd_group_size, p.mbstd_channels, conv_clamp=conv_clamp).to(device)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     batch_size = config.batch_size
 

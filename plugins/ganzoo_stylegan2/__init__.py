@@ -19,8 +19,9 @@ path-length regularisation or style mixing) and ``auto`` (settings that follow f
 
 Where this deviates from the reference, and why:
 
-- No mixed precision and no ``conv_clamp``: every layer runs in float32 (the fp16 path is yet to be
-  built). Parameter counts are unaffected.
+- No float16 blocks (train.py's ``num_fp16_res = 4``): every layer runs in float32, or in bfloat16
+  under ganzoo's fast mode. ``conv_clamp`` = 256 is kept, as train.py sets it (``--set
+  model.conv_clamp=0`` is train.py's ``--fp32``). Parameter counts are unaffected.
 - Plain PyTorch instead of the custom CUDA kernels (``upfirdn2d``, ``bias_act``): the same maths,
   so the variant runs on any device without a compiler.
 - One run has one batch; NVlabs' ``batch_gpu`` (gradient accumulation within a batch) is not needed.
@@ -92,6 +93,9 @@ class StyleGAN2Params:
     #: EMA of G: half-life in thousands of images (``ema``) and ramp-up (``ramp``; 0 is none).
     ema_kimg: float = bounded(10.0, POSITIVE)
     ema_rampup: float = bounded(0.0, NON_NEGATIVE)
+    #: Clamp the output of every convolution layer of G and D to ±conv_clamp (train.py sets 256 unless
+    #: ``--fp32``, against float16 overflow; it applies to float32 layers too); 0 turns it off.
+    conv_clamp: float = bounded(256.0, NON_NEGATIVE)
     #: ``ada``: adaptive discriminator augmentation on every image D sees; ``none``: no augmentation.
     augment: Literal["ada", "none"] = "ada"
     #: ADA: the target of r_t = E[sign(D(x_real))], the iterations between adjustments, the images
@@ -124,8 +128,8 @@ def auto_settings(params: StyleGAN2Params, resolution: int, batch_size: int) -> 
 
 
 #: Where this variant departs from NVlabs' stylegan2-ada-pytorch (``ganzoo info stylegan2`` shows it).
-NOTES = ("Follows NVlabs' stylegan2-ada-pytorch; parameter counts equal its networks'. Deviations: float32 "
-         "everywhere (no fp16 or conv_clamp yet); plain-PyTorch FIR resampling instead of custom CUDA kernels "
+NOTES = ("Follows NVlabs' stylegan2-ada-pytorch; parameter counts equal its networks'. Deviations: no float16 "
+         "blocks (float32, or bfloat16 under fast mode; conv_clamp 256 is kept as train.py sets it); plain-PyTorch FIR resampling instead of custom CUDA kernels "
          "(same maths); ADA's geometric transforms are resampled by bilinear grid_sample without NVlabs' 2x "
          "anti-aliasing upsampling; the 'auto' profile takes the run's batch size (32 unless --batch-size); the path-length mean is kept in "
          "checkpoints (NVlabs restarts it on resume); ADA's r_t is not averaged across processes under "
@@ -189,10 +193,11 @@ def ganzoo_networks(variant, config, data):
     if height != width or height < 4 or height & (height - 1):
         raise UserError(f"stylegan2 needs square images of a power-of-two size, got {height}×{width}; "
                         "pass --image-size 32 (or 64, 128, ...)")
+    conv_clamp = p.conv_clamp or None
     generator = Generator(p.latent_dim, classes, p.w_dim, height, channels, p.mapping_layers,
-                          p.mapping_lr_multiplier, p.w_avg_beta, p.channel_base, p.channel_max)
+                          p.mapping_lr_multiplier, p.w_avg_beta, p.channel_base, p.channel_max, conv_clamp)
     discriminator = Discriminator(classes, height, channels, p.d_architecture, p.channel_base, p.channel_max,
-                                  p.mbstd_group_size, p.mbstd_channels)
+                                  p.mbstd_group_size, p.mbstd_channels, conv_clamp=conv_clamp)
     return {"generator": generator, "discriminator": discriminator}
 
 

@@ -44,6 +44,12 @@ def lrelu(x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
     return F.leaky_relu(x, 0.2) * (LRELU_GAIN * gain)
 
 
+def clamp(x: torch.Tensor, limit: float | None) -> torch.Tensor:
+    """x clamped to ±``limit`` (NVlabs' ``bias_act(..., clamp=...)``, after bias, activation and
+    gain); ``None`` leaves it alone."""
+    return x if limit is None else x.clamp(-limit, limit)
+
+
 class FullyConnected(nn.Module):
     """An equalised-LR linear layer; ``lr_multiplier`` slows it down (0.01 in the mapping network)."""
 
@@ -65,9 +71,10 @@ class Conv2d(nn.Module):
     """An equalised-LR convolution, optionally halving the resolution with the FIR filter first."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, activation: str = "linear",
-                 bias: bool = True, down: bool = False) -> None:
+                 bias: bool = True, down: bool = False, conv_clamp: float | None = None) -> None:
         super().__init__()
         self.activation, self.down, self.padding = activation, down, kernel_size // 2
+        self.conv_clamp = conv_clamp
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
@@ -84,7 +91,8 @@ class Conv2d(nn.Module):
             x = F.conv2d(x, w, padding=self.padding)
         if self.bias is not None:
             x = x + self.bias.view(1, -1, 1, 1)
-        return lrelu(x, gain) if self.activation == "lrelu" else x * gain
+        x = lrelu(x, gain) if self.activation == "lrelu" else x * gain
+        return clamp(x, None if self.conv_clamp is None else self.conv_clamp * gain)
 
 
 class MappingNetwork(nn.Module):
@@ -149,9 +157,10 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
 class SynthesisLayer(nn.Module):
     """A modulated 3×3 convolution, per-pixel noise with a learned strength, bias and leaky ReLU."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: bool = False) -> None:
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: bool = False,
+                 conv_clamp: float | None = None) -> None:
         super().__init__()
-        self.up, self.resolution = up, resolution
+        self.up, self.resolution, self.conv_clamp = up, resolution, conv_clamp
         self.affine = FullyConnected(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 3, 3))
         self.bias = nn.Parameter(torch.zeros(out_channels))
@@ -166,14 +175,15 @@ class SynthesisLayer(nn.Module):
             x = x + torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device) * self.noise_strength
         elif noise_mode == "const":
             x = x + self.noise_const * self.noise_strength
-        return lrelu(x + self.bias.view(1, -1, 1, 1))
+        return clamp(lrelu(x + self.bias.view(1, -1, 1, 1)), self.conv_clamp)
 
 
 class ToRGB(nn.Module):
     """A modulated 1×1 convolution to image channels, without demodulation."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, conv_clamp: float | None = None) -> None:
         super().__init__()
+        self.conv_clamp = conv_clamp
         self.affine = FullyConnected(w_dim, in_channels, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 1, 1))
         self.bias = nn.Parameter(torch.zeros(out_channels))
@@ -181,21 +191,23 @@ class ToRGB(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w) * self.weight_gain
-        return modulated_conv2d(x, self.weight, styles, demodulate=False) + self.bias.view(1, -1, 1, 1)
+        return clamp(modulated_conv2d(x, self.weight, styles, demodulate=False) + self.bias.view(1, -1, 1, 1),
+                     self.conv_clamp)
 
 
 class SynthesisBlock(nn.Module):
     """One resolution of the 'skip' generator: (upsampling conv,) conv, toRGB added to the upsampled image."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int,
+                 conv_clamp: float | None = None) -> None:
         super().__init__()
         self.in_channels = in_channels
         if in_channels == 0:
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
         else:
-            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True)
-        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution)
-        self.torgb = ToRGB(out_channels, img_channels, w_dim)
+            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True, conv_clamp=conv_clamp)
+        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, conv_clamp=conv_clamp)
+        self.torgb = ToRGB(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
         self.num_conv = 1 if in_channels == 0 else 2
         self.register_buffer("resample_filter", setup_filter(), persistent=False)
 
@@ -227,14 +239,15 @@ class SynthesisNetwork(nn.Module):
     """w (one per layer) → image, from 4×4 up to ``img_resolution``."""
 
     def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channel_base: int = 32768,
-                 channel_max: int = 512) -> None:
+                 channel_max: int = 512, conv_clamp: float | None = None) -> None:
         super().__init__()
         self.resolutions = block_resolutions(img_resolution)
         self.blocks = nn.ModuleList()
         self.num_ws = 0
         for res in self.resolutions:
             in_channels = channels_at(res // 2, channel_base, channel_max) if res > 4 else 0
-            block = SynthesisBlock(in_channels, channels_at(res, channel_base, channel_max), w_dim, res, img_channels)
+            block = SynthesisBlock(in_channels, channels_at(res, channel_base, channel_max), w_dim, res, img_channels,
+                                   conv_clamp)
             self.blocks.append(block)
             self.num_ws += block.num_conv
         self.num_ws += 1  # the last toRGB's own w
@@ -254,10 +267,10 @@ class Generator(nn.Module):
 
     def __init__(self, z_dim: int, num_classes: int, w_dim: int, img_resolution: int, img_channels: int,
                  mapping_layers: int = 8, lr_multiplier: float = 0.01, w_avg_beta: float = 0.995,
-                 channel_base: int = 32768, channel_max: int = 512) -> None:
+                 channel_base: int = 32768, channel_max: int = 512, conv_clamp: float | None = None) -> None:
         super().__init__()
         self.z_dim, self.num_classes, self.w_dim, self.img_resolution = z_dim, num_classes, w_dim, img_resolution
-        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max)
+        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(z_dim, num_classes, w_dim, self.num_ws, mapping_layers, lr_multiplier, w_avg_beta)
 
@@ -292,13 +305,13 @@ class DiscriminatorBlock(nn.Module):
     on the first block ('orig' and 'resnet')."""
 
     def __init__(self, in_channels: int, tmp_channels: int, out_channels: int, img_channels: int,
-                 architecture: str = "resnet") -> None:
+                 architecture: str = "resnet", conv_clamp: float | None = None) -> None:
         super().__init__()
         self.in_channels, self.architecture = in_channels, architecture
         if in_channels == 0:
-            self.fromrgb = Conv2d(img_channels, tmp_channels, 1, "lrelu")
-        self.conv0 = Conv2d(tmp_channels, tmp_channels, 3, "lrelu")
-        self.conv1 = Conv2d(tmp_channels, out_channels, 3, "lrelu", down=True)
+            self.fromrgb = Conv2d(img_channels, tmp_channels, 1, "lrelu", conv_clamp=conv_clamp)
+        self.conv0 = Conv2d(tmp_channels, tmp_channels, 3, "lrelu", conv_clamp=conv_clamp)
+        self.conv1 = Conv2d(tmp_channels, out_channels, 3, "lrelu", down=True, conv_clamp=conv_clamp)
         if architecture == "resnet":
             self.skip = Conv2d(tmp_channels, out_channels, 1, bias=False, down=True)
 
@@ -316,21 +329,21 @@ class Discriminator(nn.Module):
 
     def __init__(self, num_classes: int, img_resolution: int, img_channels: int, architecture: str = "resnet",
                  channel_base: int = 32768, channel_max: int = 512, mbstd_group_size: int = 4,
-                 mbstd_num_channels: int = 1, mapping_layers: int = 8) -> None:
+                 mbstd_num_channels: int = 1, mapping_layers: int = 8, conv_clamp: float | None = None) -> None:
         super().__init__()
         self.num_classes = num_classes
         resolutions = block_resolutions(img_resolution)[::-1][:-1]  # img_resolution down to 8
         channels = {res: channels_at(res, channel_base, channel_max) for res in [*resolutions, 4]}
         self.blocks = nn.ModuleList(
             DiscriminatorBlock(channels[res] if res < img_resolution else 0, channels[res], channels[res // 2],
-                               img_channels, architecture)
+                               img_channels, architecture, conv_clamp)
             for res in resolutions)
         self.cmap_dim = channels[4] if num_classes > 0 else 0
         if num_classes > 0:
             self.mapping = MappingNetwork(0, num_classes, self.cmap_dim, None, mapping_layers, w_avg_beta=None)
         c4 = channels[4]
         self.mbstd = MinibatchStd(mbstd_group_size, mbstd_num_channels) if mbstd_num_channels > 0 else None
-        self.conv = Conv2d(c4 + mbstd_num_channels, c4, 3, "lrelu")
+        self.conv = Conv2d(c4 + mbstd_num_channels, c4, 3, "lrelu", conv_clamp=conv_clamp)
         self.fc = FullyConnected(c4 * 16, c4, "lrelu")
         self.out = FullyConnected(c4, max(self.cmap_dim, 1))
 

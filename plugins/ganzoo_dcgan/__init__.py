@@ -5,6 +5,9 @@ transposed-convolution generator with BatchNorm and ReLU, strided-convolution di
 LeakyReLU 0.2 and BatchNorm, N(0, 0.02) initialisation), trained as the example trains them: Adam
 with learning rate 2e-4 and β1 = 0.5, one discriminator update (real and fake batches through
 separate forward passes) then one generator update with the non-saturating loss on the same fakes.
+The demo profile departs from that recipe to learn within minutes on a CPU: a doubled step,
+decayed linearly to zero over the second half of its run (``model.lr_decay``; the paper profile
+keeps the constant step).
 
 The exact reference model is built at 64×64 with 3 channels::
 

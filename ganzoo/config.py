@@ -267,6 +267,9 @@ def all_keys(config: RunConfig) -> list[str]:
 
 
 def _unknown_key(key: str, config: RunConfig) -> UserError:
+    if key == "model.loss":  # a variant whose loss is part of its method (cyclegan, wgan-gp, ...)
+        return UserError(f"{config.variant} takes no model.loss: its adversarial loss is fixed by its method; "
+                         f"'ganzoo info {config.variant}' shows its settings")
     return UserError(f"unknown config key {key!r}; {closest(key, all_keys(config))}")
 
 

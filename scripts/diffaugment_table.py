@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("eval-runs/diffaugment"))
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--digits", type=int, default=500, help="training digits (data.limit)")
-    parser.add_argument("--steps", type=int, default=None, help="default: dcgan's demo profile (2,500)")
+    parser.add_argument("--steps", type=int, default=None, help="default: dcgan's demo profile's")
     parser.add_argument("--samples", type=int, default=5000, help="generated digits per metric")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table here instead of stdout")
     args = parser.parse_args()

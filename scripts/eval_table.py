@@ -4,6 +4,7 @@ This is the script behind the results table of ``docs/evaluation.md``:
 
     python scripts/eval_table.py --out eval-runs                 # everything installed, 3 seeds
     python scripts/eval_table.py --variants gan --setups ring8 grid25 --seeds 0 1 2 --out eval-runs
+    python scripts/eval_table.py --variants dcgan --setups mnist --set model.loss=hinge --out eval-runs
 
 Setups (a dataset, its training length and the metrics it is scored with):
 
@@ -12,7 +13,8 @@ Setups (a dataset, its training length and the metrics it is scored with):
 - ``digits-styles``: translation variants, with their ``demo`` profile; digit preservation and the
   digit Fréchet distance.
 
-Each run is a normal run folder under ``--out/<variant>-<setup>-seed<k>``; a run that already has
+Each run is a normal run folder under ``--out/<variant>-<setup>-seed<k>`` (with ``--set KEY=VALUE``
+settings: ``--out/<variant>-<setup>-KEY=VALUE-seed<k>``, and the table row names them); a run that already has
 its ``eval.json`` is not trained again, so the table can be built up over several sittings
 (``--table-only`` tabulates what is there and trains nothing). The
 raw numbers go to ``--out/results.jsonl`` and the table (mean ± standard deviation over seeds) to
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import ganzoo
 from ganzoo.api import load
+from ganzoo.engine.trainer import Diverged
 from ganzoo.metrics.evaluate import evaluate
 from ganzoo.registry import get_registry
 
@@ -110,25 +113,51 @@ def columns_for(variant, setup: Setup) -> list[str]:
     return setup.columns + extra
 
 
-def run_one(variant, setup: Setup, seed: int, out: Path, steps: int | None) -> dict:
-    folder = out / f"{variant.name}-{setup.dataset}-seed{seed}"
-    eval_file = folder / "eval.json"
+#: Written into a run folder whose training diverged (a NaN or infinite loss): the table counts it.
+DIVERGED = "diverged.txt"
+
+
+def folder_of(out: Path, variant: str, setup: Setup, seed: int, sets: dict[str, str]) -> Path:
+    """The run folder; ``--set`` settings are part of its name so that each setting has its own runs."""
+    settings = "".join(f"-{key}={value}" for key, value in sets.items())
+    return out / f"{variant}-{setup.dataset}{settings}-seed{seed}"
+
+
+def label_of(variant: str, sets: dict[str, str]) -> str:
+    """The table row of a variant trained with ``--set`` settings."""
+    return f"{variant} ({', '.join(f'{k}={v}' for k, v in sets.items())})" if sets else variant
+
+
+def run_one(variant, setup: Setup, seed: int, out: Path, steps: int | None, sets: dict[str, str] | None = None) -> dict:
+    sets = sets or {}
+    folder = folder_of(out, variant.name, setup, seed, sets)
+    eval_file, diverged = folder / "eval.json", folder / DIVERGED
+    row = {"variant": variant.name, "label": label_of(variant.name, sets), "setup": setup.dataset, "seed": seed}
+    if diverged.is_file():
+        return {**row, "step": None, "values": {}, "diverged": diverged.read_text().strip()}
     if not eval_file.is_file():
         options = {**setup.train, **VARIANT_TRAIN.get((variant.name, setup.dataset), {})}
+        if sets:
+            options["overrides"] = {**options.get("overrides", {}), **sets}
         if steps:
             options["steps"] = steps
         if "steps" in options:
             options.setdefault("checkpoint_every", options["steps"])
             options.setdefault("sample_every", options["steps"])
         start = time.perf_counter()
-        ganzoo.train(variant.name, dataset=setup.dataset, seed=seed, out=folder, **options)
+        try:
+            ganzoo.train(variant.name, dataset=setup.dataset, seed=seed, out=folder, **options)
+        except Diverged as error:  # a row of its own: e.g. the wasserstein loss without a Lipschitz constraint
+            diverged.write_text(f"{error}\n")
+            print(f"{folder.name} diverged: {error}", file=sys.stderr, flush=True)
+            return {**row, "step": None, "values": {}, "diverged": str(error)}
         print(f"trained {folder.name} in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
         run = load(folder, device="auto")
         evaluate(run, metrics_for(variant, setup), n=setup.n, seed=seed)
     document = json.loads(eval_file.read_text())
     values = {f"{name}.{key}": value for name, entry in document["metrics"].items()
               for key, value in entry["values"].items()}
-    return {"variant": variant.name, "setup": setup.dataset, "seed": seed, "step": document["step"], "values": values}
+    return {**row, "step": document["step"], "values": values}
 
 
 def cell(values: list[float]) -> str:
@@ -150,21 +179,23 @@ def markdown(results: list[dict], registry) -> str:
         rows = [r for r in results if r["setup"] == name]
         if not rows:
             continue
-        variants = sorted({r["variant"] for r in rows})
+        labels = sorted({r.get("label", r["variant"]) for r in rows})
         columns = []
-        for v in variants:
+        for v in sorted({r["variant"] for r in rows}):
             for c in columns_for(registry.variant(v), setup):
                 if c not in columns:
                     columns.append(c)
         titles = [LABELS.get(c, c) for c in columns]
         lines += [f"#### {name}", "", "| variant | seeds | steps | " + " | ".join(titles) + " |",
                   "|---|---|---|" + "---|" * len(columns)]
-        for v in variants:
-            runs = [r for r in rows if r["variant"] == v]
+        for v in labels:
+            runs = [r for r in rows if r.get("label", r["variant"]) == v]
             cells = [cell([r["values"][c] for r in runs if c in r["values"]]) if any(c in r["values"] for r in runs) else "–"
                      for c in columns]
-            steps = sorted({r["step"] for r in runs})
-            lines.append(f"| {v} | {len(runs)} | {', '.join(map(str, steps))} | " + " | ".join(cells) + " |")
+            steps = sorted({r["step"] for r in runs if r["step"] is not None})
+            failed = sum(1 for r in runs if r.get("diverged"))
+            seeds = f"{len(runs)} ({failed} diverged)" if failed else str(len(runs))
+            lines.append(f"| {v} | {seeds} | {', '.join(map(str, steps)) or '–'} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -176,10 +207,19 @@ def main() -> None:
     parser.add_argument("--setups", nargs="*", default=list(SETUPS), choices=list(SETUPS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=None, help="override every setup's training length")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config setting for every run, as ganzoo run --set (repeatable); it is part of "
+                             "the run folder's name and the table row's")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table here instead of stdout")
     parser.add_argument("--table-only", action="store_true",
                         help="tabulate the runs already evaluated under --out; train nothing")
     args = parser.parse_args()
+    sets = {}
+    for item in args.sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"bad --set {item!r}: expected KEY=VALUE, e.g. --set model.loss=hinge")
+        sets[key.strip()] = value.strip()
 
     registry = get_registry()
     variants = registry.variants()
@@ -192,10 +232,11 @@ def main() -> None:
             if not applies(variant, setup):
                 continue
             for seed in args.seeds:
-                done = (args.out / f"{name}-{setup.dataset}-seed{seed}" / "eval.json").is_file()
+                folder = folder_of(args.out, name, setup, seed, sets)
+                done = (folder / "eval.json").is_file() or (folder / DIVERGED).is_file()
                 if args.table_only and not done:
                     continue
-                results.append(run_one(variant, setup, seed, args.out, args.steps))
+                results.append(run_one(variant, setup, seed, args.out, args.steps, sets))
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "results.jsonl", "w") as fh:
         for r in results:

@@ -253,3 +253,12 @@ def test_short_cpu_training_translates_digits_keeping_their_identity(tmp_path):
         baseline = float((untrained["generator_BA"](untrained["generator_AB"](a)) - a).abs().mean())
     print(f"held-out cycle error |F(G(a)) - a|: {error:.3f} trained, {baseline:.3f} untrained")
     assert error < 0.25 * baseline
+
+
+def test_the_loss_is_fixed_and_info_says_why():
+    info = json.loads(CliRunner().invoke(cli, ["info", "cyclegan", "--json"]).output)
+    assert "loss_choices" not in info
+    assert "model.loss" in info["notes"] and "least-squares" in info["notes"]
+    result = CliRunner().invoke(cli, ["run", "cyclegan", "--set", "model.loss=hinge"])
+    assert result.exit_code == 2
+    assert "cyclegan takes no model.loss" in result.output and "ganzoo info cyclegan" in result.output

@@ -119,6 +119,24 @@ def test_schedule_is_the_examples_adam_and_losses_are_named():
     for player in schedule.players:
         group = player.optimizer.param_groups[0]
         assert (group["lr"], group["betas"]) == (2e-4, (0.5, 0.999))
+    assert all(player.lr_scheduler is None for player in schedule.players)  # the paper's constant step
+
+
+def test_lr_decay_keeps_the_step_then_falls_linearly_to_zero():
+    registry = get_registry()
+    config = make_config("dcgan", profile="paper", steps=100, overrides={"model.lr_decay": "0.5"})
+    schedule = registry.schedule(registry.variant("dcgan"), config, networks(28, 1))
+    for player in schedule.players:
+        rates = []
+        for _ in range(config.steps):
+            rates.append(player.optimizer.param_groups[0]["lr"])
+            player.optimizer.step()
+            player.lr_scheduler.step()
+        assert rates[:50] == [2e-4] * 50
+        assert all(a > b for a, b in zip(rates[49:-1], rates[50:], strict=True))
+        assert 0 < rates[-1] < 1e-5
+    with pytest.raises(UserError, match="model.lr_decay"):
+        make_config("dcgan", overrides={"model.lr_decay": "1.5"})
 
 
 @pytest.mark.slow

@@ -71,6 +71,17 @@ DEMO_PROFILE = {"image_size": 32, "batch_size": 4, "steps": 500, "log_every": 25
                 "model.discriminator_width": 12}
 
 
+#: Why cyclegan has no ``model.loss`` (printed by ``ganzoo info cyclegan``).
+NOTES = (
+    "no --set model.loss: the adversarial loss is part of the method, not a choice. The paper replaces "
+    "the log-likelihood with the least-squares loss for stable training (section 4), and its weights "
+    "(cycle λ = 10, identity 0.5λ, the halved discriminator loss) are set beside that loss's scale. "
+    "Another loss changes that balance: a wasserstein critic without a Lipschitz constraint, for one, "
+    "has no bounded optimum and would drown the cycle term. Try one in a variant of your own; the "
+    "two-domain terms are in ganzoo_cyclegan.losses."
+)
+
+
 @hookimpl
 def ganzoo_variants():
     return [
@@ -85,6 +96,7 @@ def ganzoo_variants():
             roles={"generator": ("generator_AB", "generator_BA"), "discriminator": ("discriminator_A", "discriminator_B")},
             profiles={"demo": DEMO_PROFILE, "paper": PAPER_PROFILE},
             generator="generator_AB",
+            notes=NOTES,
         )
     ]
 

@@ -202,12 +202,35 @@ def test_sample_without_input_translates_test_images_both_ways(tiny_run, tmp_pat
     assert Image.open(tmp_path / "g.png").size == (3 * 24 + 4 * 2, 3 * 24 + 4 * 2)
 
 
+def test_sample_grid_shows_the_input_images_their_translations_and_the_way_back(tiny_run, tmp_path):
+    (tmp_path / "in").mkdir()
+    for k in range(10):  # two blocks: eight inputs, then two padded with black
+        Image.fromarray(np.full((24, 24), 25 * k, np.uint8)).save(tmp_path / "in" / f"{k}.png")
+    result = CliRunner().invoke(cli, ["sample", str(tiny_run), "--input", str(tmp_path / "in"), "--direction", "AtoB",
+                                      "--out", str(tmp_path / "out"), "--grid", str(tmp_path / "grid.png"),
+                                      "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{k}.png" for k in range(10)]  # as before
+    grid = np.asarray(Image.open(tmp_path / "grid.png").convert("L"))
+    assert grid.shape == (6 * 24 + 7 * 2, 8 * 24 + 9 * 2)
+    cell = lambda row, col: grid[2 + row * 26 : 26 + row * 26, 2 + col * 26 : 26 + col * 26]  # noqa: E731
+    assert np.abs(cell(0, 3).astype(int) - 75).max() <= 1  # first row: the inputs, in order
+    translated = np.asarray(Image.open(tmp_path / "out" / "3.png"))
+    assert np.abs(cell(1, 3).astype(int) - translated).max() <= 1  # then their translations
+    assert np.abs(cell(3, 1).astype(int) - 225).max() <= 1 and cell(3, 2).max() == 0  # block 2, padded
+
+
 def test_sample_input_errors_are_one_line(tiny_run, tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["sample", str(tiny_run), "--input", str(tmp_path / "missing")])
     assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(cli, ["sample", str(tiny_run), "--input", str(tmp_path), "--direction", "AtoC"])
     assert result.exit_code == 2 and "AtoC" in result.output
+    result = runner.invoke(cli, ["sample", str(tiny_run), "--grid", str(tmp_path / "g.png")])
+    assert result.exit_code == 2 and "--input" in result.output
+    result = runner.invoke(cli, ["sample", str(tiny_run), "--input", str(tmp_path), "--grid", str(tmp_path / "g.jpg")])
+    assert result.exit_code == 2 and ".png" in result.output
+    assert not (tmp_path / "g.jpg").exists()
 
 
 # -- learning ------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ It trains on the dataset's ``train`` split, the 9,000 embedded handwritten digit
 classifier trained on and 9,000 typeset digits drawn as ``digits-styles`` draws them, and reports
 its accuracy on the ``test`` split (1,000 of each style) that neither it nor a CycleGAN run sees.
 
-Both styles get the same random shifts, rotations and scalings, a blur on some images and a little
-noise on others, so that the style head must read the shapes of the strokes rather than how sharp
-or clean the renderer's pixels are: a generator's typeset digit is never pixel-exact.
+Both styles get the same random shifts, rotations and scalings and the same degradations (strokes
+thickened or thinned, blur, lost resolution, faint ink, noise, blotches), so that the style head
+must read the shapes of the strokes rather than how sharp or clean the renderer's pixels are: a
+generator's typeset digit is never pixel-exact, and a blurred one is not handwriting for that.
 
     python scripts/train_style_classifier.py            # writes the shipped weights file
     python scripts/train_style_classifier.py --out x.safetensors --epochs 1
@@ -43,18 +44,37 @@ def styled(split: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return images, digits, styles
 
 
-def degrade(images: torch.Tensor, generator: torch.Generator, blur_share: float = 0.3,
-            noise_share: float = 0.3) -> torch.Tensor:
-    """A 3×3 Gaussian-ish blur on a share of the images and Gaussian noise (σ up to 0.2) on another."""
+def degrade(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """What a generator's digit may look like, applied alike to both styles so that none of it tells
+    the style: strokes a little thicker or thinner (20 % each), a light or a strong blur (25 % each),
+    a loss of resolution (20 %), fainter ink (30 %), pixel noise (30 %) and blotches (20 %)."""
     n = len(images)
-    kernel = torch.tensor([1.0, 2.0, 1.0])
-    kernel = (kernel[:, None] * kernel[None, :] / 16).view(1, 1, 3, 3)
-    blurred = F.conv2d(F.pad(images, (1, 1, 1, 1), value=-1.0), kernel)
-    pick = (torch.rand(n, generator=generator) < blur_share).view(-1, 1, 1, 1)
-    images = torch.where(pick, blurred, images)
+
+    def share(p: float) -> torch.Tensor:
+        return (torch.rand(n, generator=generator) < p).view(-1, 1, 1, 1)
+
+    def blur(x: torch.Tensor) -> torch.Tensor:
+        kernel = torch.tensor([1.0, 2.0, 1.0])
+        kernel = (kernel[:, None] * kernel[None, :] / 16).view(1, 1, 3, 3)
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), value=-1.0), kernel)
+
+    stroke = torch.rand(n, generator=generator).view(-1, 1, 1, 1)
+    thicker = 0.5 * (images + F.max_pool2d(images, 3, 1, 1))
+    thinner = 0.5 * (images - F.max_pool2d(-images, 3, 1, 1))
+    images = torch.where(stroke < 0.2, thicker, torch.where(stroke > 0.8, thinner, images))
+    strength = torch.rand(n, generator=generator).view(-1, 1, 1, 1)
+    light = blur(images)
+    images = torch.where(strength < 0.25, light, torch.where(strength > 0.75, blur(light), images))
+    side = images.shape[-1]
+    coarse = F.interpolate(F.interpolate(images, size=side // 2, mode="bilinear", antialias=True), size=side,
+                           mode="bilinear")
+    images = torch.where(share(0.2), coarse, images)
+    faint = (images + 1.0) * (0.6 + 0.4 * torch.rand(n, 1, 1, 1, generator=generator)) - 1.0
+    images = torch.where(share(0.3), faint, images)
     sigma = torch.rand(n, 1, 1, 1, generator=generator) * 0.2
-    noisy = (torch.rand(n, 1, 1, 1, generator=generator) < noise_share).float()
-    return (images + noisy * sigma * torch.randn(images.shape, generator=generator)).clamp(-1.0, 1.0)
+    images = images + share(0.3) * sigma * torch.randn(images.shape, generator=generator)
+    blotches = F.interpolate(torch.randn(n, 1, 7, 7, generator=generator), size=side, mode="bilinear") * 0.3
+    return (images + share(0.2) * blotches).clamp(-1.0, 1.0)
 
 
 @torch.no_grad()

@@ -27,6 +27,9 @@ DEFAULT_SAMPLES = 1000
 #: The style each domain of digits-styles is drawn in.
 DOMAIN_STYLE = {"A": styles.HANDWRITTEN, "B": styles.TYPESET}
 WAYS = (("A", "AtoB", "BtoA"), ("B", "BtoA", "AtoB"))
+#: The order of the reported values: what a reader looks at first comes first.
+ORDER = ("style_AtoB", "kept_AtoB", "style_BtoA", "kept_BtoA", "kept_AtoBtoA", "kept_BtoAtoB",
+         "style_real_A", "digit_real_A", "style_real_B", "digit_real_B")
 
 
 def held_out_domains(run, n: int, seed: int) -> dict[str, torch.Tensor]:
@@ -67,4 +70,4 @@ def style_transfer(run, n: int = DEFAULT_SAMPLES, seed: int = 0, **_: object) ->
         returned = run.sample(len(inputs), inputs=translated, seed=seed, direction=back)
         digit, _ = styles.read_digits_and_styles(returned, run.device)
         results[f"kept_{way}to{domain}"] = share(digit == labels)
-    return results
+    return {key: results[key] for key in ORDER}

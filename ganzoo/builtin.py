@@ -86,6 +86,7 @@ def ganzoo_metrics():
         MetricSpec("classifier-score", "digit classifier's mean confidence, classes covered and class-histogram KL", ("images", "labelled-images"), partial(_metric, "digit_metrics", "classifier_score"), datasets=_DIGITS),
         MetricSpec("class-accuracy", "share of conditional samples the digit classifier reads as the asked class", ("labelled-images",), partial(_metric, "digit_metrics", "class_accuracy"), datasets=_DIGITS),
         MetricSpec("digit-preservation", "share of translated digits the classifier still reads as the input's digit", ("unpaired-images",), partial(_metric, "digit_metrics", "digit_preservation"), datasets=_DIGITS),
+        MetricSpec("style-transfer", "share of translations read as the target style (handwritten/typeset) and as the input's digit, each way and back", ("unpaired-images",), partial(_metric, "style_metrics", "style_transfer"), datasets=("digits-styles",)),
     ]
 
 

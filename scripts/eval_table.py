@@ -10,8 +10,9 @@ Setups (a dataset, its training length and the metrics it is scored with):
 
 - ``ring8``, ``grid25``: variants that train on 2-D points; the VEEGAN/PacGAN mode-coverage protocol.
 - ``mnist``: image variants on the embedded digits, with their ``demo`` profile; the offline digit metrics.
-- ``digits-styles``: translation variants, with their ``demo`` profile; digit preservation and the
-  digit Fréchet distance.
+- ``digits-styles``: translation variants, with their ``demo`` profile; on held-out digits of both
+  styles, the share of translations read as the target style and as the input's digit (each way and
+  back, by the shipped digit-style classifier), and the digit Fréchet distance.
 
 Each run is a normal run folder under ``--out/<variant>-<setup>-seed<k>`` (with ``--set KEY=VALUE``
 settings: ``--out/<variant>-<setup>-KEY=VALUE-seed<k>``, and the table row names them); a run that already has
@@ -62,8 +63,9 @@ SETUPS = {
     "mnist": Setup("mnist", "images", ["digit-fd", "classifier-score"],
                    ["digit-fd.digit_fd", "classifier-score.mean_confidence", "classifier-score.classes_covered",
                     "classifier-score.class_kl"], {}, n=5000),
-    "digits-styles": Setup("digits-styles", "unpaired-images", ["digit-preservation", "digit-fd"],
-                           ["digit-preservation.preserved_AtoB", "digit-preservation.preserved_BtoA", "digit-fd.digit_fd"],
+    "digits-styles": Setup("digits-styles", "unpaired-images", ["style-transfer", "digit-fd"],
+                           ["style-transfer.style_AtoB", "style-transfer.kept_AtoB", "style-transfer.style_BtoA",
+                            "style-transfer.kept_BtoA", "style-transfer.kept_AtoBtoA", "digit-fd.digit_fd"],
                            {}, n=1000),
 }
 
@@ -91,6 +93,11 @@ LABELS = {
     "class-accuracy.class_accuracy": "class accuracy ↑",
     "digit-preservation.preserved_AtoB": "digit kept A→B ↑",
     "digit-preservation.preserved_BtoA": "digit kept B→A ↑",
+    "style-transfer.style_AtoB": "typeset A→B ↑",
+    "style-transfer.kept_AtoB": "digit kept A→B ↑",
+    "style-transfer.style_BtoA": "handwritten B→A ↑",
+    "style-transfer.kept_BtoA": "digit kept B→A ↑",
+    "style-transfer.kept_AtoBtoA": "digit kept A→B→A ↑",
 }
 
 

@@ -202,15 +202,43 @@ def test_sample_without_input_translates_test_images_both_ways(tiny_run, tmp_pat
     assert Image.open(tmp_path / "g.png").size == (3 * 24 + 4 * 2, 3 * 24 + 4 * 2)
 
 
+def test_sample_grid_shows_the_input_images_their_translations_and_the_way_back(tiny_run, tmp_path):
+    (tmp_path / "in").mkdir()
+    for k in range(10):  # two blocks: eight inputs, then two padded with black
+        Image.fromarray(np.full((24, 24), 25 * k, np.uint8)).save(tmp_path / "in" / f"{k}.png")
+    result = CliRunner().invoke(cli, ["sample", str(tiny_run), "--input", str(tmp_path / "in"), "--direction", "AtoB",
+                                      "--out", str(tmp_path / "out"), "--grid", str(tmp_path / "grid.png"),
+                                      "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{k}.png" for k in range(10)]  # as before
+    grid = np.asarray(Image.open(tmp_path / "grid.png").convert("L"))
+    assert grid.shape == (6 * 24 + 7 * 2, 8 * 24 + 9 * 2)
+    cell = lambda row, col: grid[2 + row * 26 : 26 + row * 26, 2 + col * 26 : 26 + col * 26]  # noqa: E731
+    assert np.abs(cell(0, 3).astype(int) - 75).max() <= 1  # first row: the inputs, in order
+    translated = np.asarray(Image.open(tmp_path / "out" / "3.png"))
+    assert np.abs(cell(1, 3).astype(int) - translated).max() <= 1  # then their translations
+    assert np.abs(cell(3, 1).astype(int) - 225).max() <= 1 and cell(3, 2).max() == 0  # block 2, padded
+
+
 def test_sample_input_errors_are_one_line(tiny_run, tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["sample", str(tiny_run), "--input", str(tmp_path / "missing")])
     assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(cli, ["sample", str(tiny_run), "--input", str(tmp_path), "--direction", "AtoC"])
     assert result.exit_code == 2 and "AtoC" in result.output
+    result = runner.invoke(cli, ["sample", str(tiny_run), "--grid", str(tmp_path / "g.png")])
+    assert result.exit_code == 2 and "--input" in result.output
+    result = runner.invoke(cli, ["sample", str(tiny_run), "--input", str(tmp_path), "--grid", str(tmp_path / "g.jpg")])
+    assert result.exit_code == 2 and ".png" in result.output
+    assert not (tmp_path / "g.jpg").exists()
 
 
 # -- learning ------------------------------------------------------------------------------------
+
+#: Bounds from this short run as measured (seed 0: typeset A→B 0.06, handwritten B→A 0.62, digit kept
+#: 0.91 and 0.93, A→B→A 0.84), with a margin; the identity map scores 0.006 and 0.002 on style. The
+#: demo's own three-seed rates are in docs/evaluation.md.
+STYLE_A_TO_B, STYLE_B_TO_A, KEPT_A_TO_B, KEPT_B_TO_A, KEPT_ROUND_TRIP = 0.03, 0.4, 0.8, 0.8, 0.7
 
 #: A short run on the embedded digits: the paper's losses, pool, optimiser and schedule with narrow
 #: networks on 28 px images.
@@ -220,32 +248,31 @@ HELD_OUT = 500
 
 
 @pytest.mark.slow
-def test_short_cpu_training_translates_digits_keeping_their_identity(tmp_path):
+def test_short_cpu_training_translates_the_style_both_ways_keeping_the_digit(tmp_path):
     from ganzoo.data.source import to_unit_range
     from ganzoo.data.unpaired import digit_styles
-    from ganzoo.metrics.digits import classify_digits
+    from ganzoo.metrics.style_metrics import style_transfer
 
     result = ganzoo.train("cyclegan", out=tmp_path / "run", steps=LEARNING_STEPS, batch_size=4, image_size=28,
                           seed=0, log_every=25, sample_every=LEARNING_STEPS, checkpoint_every=LEARNING_STEPS,
                           device="cpu", overrides=LEARNING)
     run = ganzoo.load(result.run_dir, device="cpu")
-    test = digit_styles("test")  # digits neither the run nor the classifier trained on
-    a, b = to_unit_range(test["A"][:HELD_OUT]), to_unit_range(test["B"][:HELD_OUT])
-    a_to_b = run.sample(HELD_OUT, inputs=a, direction="AtoB")
-    b_to_a = run.sample(HELD_OUT, inputs=b, direction="BtoA")
 
-    # the translations keep the digit: the shipped classifier reads the source's label (chance: 0.1)
-    kept_a = float((classify_digits(a_to_b)[0] == test["labels_A"][:HELD_OUT]).float().mean())
-    kept_b = float((classify_digits(b_to_a)[0] == test["labels_B"][:HELD_OUT]).float().mean())
-    print(f"digit kept by A->B translation: {kept_a:.3f}, by B->A: {kept_b:.3f}")
-    assert kept_a > 0.6 and kept_b > 0.4
+    # Held-out digits of both styles, read by the shipped digit-style classifier. The identity map
+    # scores about 0.01 on style and 0.99 on digits: the style must change, the digit must stay.
+    scores = style_transfer(run, n=HELD_OUT)
+    print({k: round(v, 3) for k, v in scores.items()})
+    assert scores["style_AtoB"] > STYLE_A_TO_B and scores["style_BtoA"] > STYLE_B_TO_A
+    assert scores["kept_AtoB"] > KEPT_A_TO_B and scores["kept_BtoA"] > KEPT_B_TO_A
+    assert scores["kept_AtoBtoA"] > KEPT_ROUND_TRIP
 
     # cycle consistency is learnt: the logged loss falls and held-out digits come back far closer than
     # through untrained networks of the same architecture
     records = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
     for term in ("cycle_A", "cycle_B"):
         assert records[-1][f"generator/{term}"] < 0.4 * records[0][f"generator/{term}"]
-    reconstructed = run.sample(HELD_OUT, inputs=a_to_b, direction="BtoA")
+    a = to_unit_range(digit_styles("test")["A"][:HELD_OUT])
+    reconstructed = run.sample(HELD_OUT, inputs=run.sample(HELD_OUT, inputs=a, direction="AtoB"), direction="BtoA")
     error = float((reconstructed - a).abs().mean())
     torch.manual_seed(1)
     untrained = get_registry().networks(run.variant, run.config, run.data_info)

@@ -35,7 +35,7 @@ def command(run_dir, metrics, n, seed, weights, checkpoint, as_json, device) -> 
     \b
     points (ring8, grid25)  modes
     digits (mnist)          digit-fd, classifier-score (+ class-accuracy if conditional)
-    translations of digits  digit-preservation, digit-fd
+    translations of digits  digit-preservation, digit-fd (+ style-transfer on digits-styles)
     any images              fid, kid, is (need the Inception weights; see docs/evaluation.md)
     """
     from ganzoo.api import load

@@ -1,8 +1,9 @@
 """``ganzoo sample RUN_DIR``: draw from a trained run into a PNG grid or an ``.npz`` file.
 
 Translation runs (unpaired data, e.g. cyclegan) translate images instead: ``--input`` files or a
-folder in ``--direction`` (keeping the file names), or else test images of the run's dataset shown as
-rows of inputs, translations and reconstructions.
+folder in ``--direction`` (keeping the file names; ``--grid`` adds a picture of them beside their
+translations and reconstructions), or else test images of the run's dataset shown as rows of
+inputs, translations and reconstructions.
 """
 
 from __future__ import annotations
@@ -157,15 +158,35 @@ def require_translation(run, option: str) -> None:
                         f"{run.variant.name!r} draws samples from noise")
 
 
-def translate_files(run, input_path: Path, direction: str, out_path: Path) -> int:
-    """Translate the ``--input`` image(s) and write them under their own names (or into one .npz)."""
+def grid_output(grid: str | None, input_path: str | None) -> Path | None:
+    """Check ``--grid`` before anything is loaded: it goes with ``--input``, names a .png, in a folder that exists."""
+    if grid is None:
+        return None
+    grid_path = Path(grid)
+    if input_path is None:
+        raise UserError("--grid shows the --input images beside their translations; add --input PATH "
+                        "(without --input, --out FILE.png is already such a grid of test images)")
+    if grid_path.suffix.lower() != ".png":
+        raise UserError(f"unsupported --grid {str(grid_path)!r}; name a .png file")
+    if not grid_path.parent.exists():
+        raise UserError(f"output folder {str(grid_path.parent)!r} does not exist; create it or choose another --grid")
+    return grid_path
+
+
+def translate_files(run, input_path: Path, direction: str, out_path: Path, grid_path: Path | None = None) -> int:
+    """Translate the ``--input`` image(s) and write them under their own names (or into one .npz), and
+    with ``grid_path`` a PNG of the inputs, their translations and the translations back."""
     import numpy as np
 
     from ganzoo.data.unpaired import read_images
+    from ganzoo.engine.checkpoint import writing_output
     from ganzoo.engine.images import to_uint8
 
     channels, size = run.data_info.shape[0], run.data_info.shape[-1]
     images, names = read_images(input_path, channels, size)
+    if grid_path is not None and len(images) > MAX_IN_PNG // 3:
+        raise UserError(f"--grid shows at most {MAX_IN_PNG // 3} inputs (three images each) and --input "
+                        f"{str(input_path)!r} holds {len(images)}; pass a smaller folder with --grid")
     translated = to_uint8(run.sample(len(images), inputs=images, direction=direction)).numpy()
     if out_path.suffix.lower() == ".npz":
         write_npz(out_path, {"images": translated, "names": np.array(names)})
@@ -174,7 +195,31 @@ def translate_files(run, input_path: Path, direction: str, out_path: Path) -> in
     else:
         for name, image in zip(names, translated, strict=True):
             write_image(out_path / name, image)
+    if grid_path is not None:
+        with writing_output(grid_path, "choose another --grid"):
+            save_translation_grid(translation_blocks(run, images, direction), grid_path)
     return len(names)
+
+
+def translation_blocks(run, source, way: str) -> list:
+    """Rows of a translation grid for ``source`` images translated ``way``: blocks of ``GRID_WIDTH``
+    inputs, each three rows (the inputs, their translations, the translations back)."""
+    rows = []
+    for start in range(0, len(source), GRID_WIDTH):
+        chunk = source[start : start + GRID_WIDTH]
+        rows += run.sample(len(chunk), inputs={DIRECTION_SOURCE[way]: chunk}, direction=way).chunk(3)
+    return rows
+
+
+def save_translation_grid(rows: list, path: Path) -> None:
+    """The rows as one PNG; the rows of a last, shorter block are padded with black."""
+    import torch
+
+    from ganzoo.engine.images import save_grid
+
+    width = max(len(row) for row in rows)
+    padded = [torch.cat([row, row.new_full((width - len(row), *row.shape[1:]), -1.0)]) for row in rows]
+    save_grid(torch.cat(padded), path, nrow=width)
 
 
 def translate_test_images(run, n: int, direction: str | None, out_path: Path) -> int:
@@ -186,7 +231,7 @@ def translate_test_images(run, n: int, direction: str | None, out_path: Path) ->
     import numpy as np
     import torch
 
-    from ganzoo.engine.images import save_grid, to_uint8
+    from ganzoo.engine.images import to_uint8
 
     config = copy.deepcopy(run.config)
     config.data.split = "test"
@@ -194,20 +239,16 @@ def translate_test_images(run, n: int, direction: str | None, out_path: Path) ->
     grid_rows, rows = [], {"inputs": [], "images": [], "reconstructed": [], "directions": []}
     for way in [direction] if direction else list(DIRECTION_SOURCE):
         source = examples[DIRECTION_SOURCE[way]]
-        for start in range(0, len(source), GRID_WIDTH):
-            chunk = source[start : start + GRID_WIDTH]
-            parts = run.sample(len(chunk), inputs={DIRECTION_SOURCE[way]: chunk}, direction=way).chunk(3)
-            grid_rows += parts
-            for key, part in zip(("inputs", "images", "reconstructed"), parts, strict=True):
-                rows[key].append(part)
-            rows["directions"] += [way] * len(chunk)
+        blocks = translation_blocks(run, source, way)
+        grid_rows += blocks
+        for index, part in enumerate(blocks):
+            rows[("inputs", "images", "reconstructed")[index % 3]].append(part)
+        rows["directions"] += [way] * len(source)
     if out_path.suffix.lower() == ".npz":
         arrays = {k: to_uint8(torch.cat(v)).numpy() for k, v in rows.items() if k != "directions"}
         write_npz(out_path, {**arrays, "directions": np.array(rows["directions"])})
-    else:  # rows of a last, shorter block are padded with black
-        width = max(len(row) for row in grid_rows)
-        padded = [torch.cat([row, row.new_full((width - len(row), *row.shape[1:]), -1.0)]) for row in grid_rows]
-        save_grid(torch.cat(padded), out_path, nrow=width)
+    else:
+        save_translation_grid(grid_rows, out_path)
     return len(rows["directions"])
 
 
@@ -223,6 +264,9 @@ def translate_test_images(run, n: int, direction: str | None, out_path: Path) ->
               help="Translation runs: an image file or a folder of images to translate (names are kept).")
 @click.option("--direction", type=click.Choice(list(DIRECTION_SOURCE)), default=None,
               help="Translation runs: AtoB or BtoA (default: AtoB with --input, both ways without).")
+@click.option("--grid", "grid", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
+              help="Translation runs, with --input: also write a PNG of the inputs, their translations and "
+                   "the translations back (rows of eight inputs).")
 @click.option("--weights", type=click.Choice(["ema", "raw"]), default=None,
               help="Sample the EMA (averaged) weights or the raw trained ones (default: ema when the run kept one).")
 @click.option("--truncation", type=float, default=None, metavar="T",
@@ -231,7 +275,7 @@ def translate_test_images(run, n: int, direction: str | None, out_path: Path) ->
                    "`ganzoo info NAME` says what it means.")
 @click.option("--truncation-cutoff", type=click.IntRange(min=1), default=None, metavar="N",
               help="With --truncation: truncate only the first N layers (stylegan2: of w).")
-def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direction, weights, truncation,
+def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direction, grid, weights, truncation,
             truncation_cutoff) -> None:
     """Draw N samples from the run in RUN_DIR.
 
@@ -247,6 +291,7 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
     Translation runs (e.g. cyclegan):
     --input PATH  translate an image or a folder into --out (a folder, default
                   RUN_DIR/samples/translated-DIRECTION; or an .npz of 'images' and 'names')
+    --grid F.png  with --input: also a grid of inputs / translations / reconstructions
     otherwise     N test images of each domain as rows of inputs, translations and
                   reconstructions (.npz: 'images', 'inputs', 'reconstructed', 'directions')
     """
@@ -255,6 +300,7 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
     from ganzoo.engine.images import save_grid, save_points
     from ganzoo.sampling import check_sample_options
 
+    grid_path = grid_output(grid, input_path)
     if input_path is not None:
         direction = direction or "AtoB"
         out_path = translation_outputs(out, run_dir, Path(input_path), direction)
@@ -262,9 +308,11 @@ def command(run_dir, n, out, class_, seed, checkpoint, device, input_path, direc
         check_sample_options(run.variant, truncation=truncation, truncation_cutoff=truncation_cutoff)
         require_translation(run, "--input")
         with writing_output(out_path):
-            count = translate_files(run, Path(input_path), direction, out_path)
+            count = translate_files(run, Path(input_path), direction, out_path, grid_path)
         status(f"{count} image(s) translated {direction} by step {run.step} of {run.variant.name}")
         click.echo(str(out_path))
+        if grid_path is not None:
+            click.echo(str(grid_path))
         return
     out_path = Path(out) if out else Path(run_dir) / "samples" / "sample.png"
     if out_path.is_dir():

@@ -62,10 +62,13 @@ class CycleGANParams:
 PAPER_PROFILE = {"image_size": 256, "batch_size": 1, "steps": 266_800, "log_every": 100,
                  "sample_every": 5_000, "checkpoint_every": 10_000, "grid_size": 8}
 
-#: A few minutes on a 2-core CPU at 32 px: narrow networks, the paper's losses, pool and schedule.
-#: On these digits longer runs translate the style further but keep the digit less often: the cycle
-#: loss can also be met by hiding the input in the translation (Chu et al. 2017, "CycleGAN, a Master
-#: of Steganography"). 500 steps keep about 4 digits in 5 from A to B.
+#: About 75 s of one CPU thread at 32 px: narrow networks, the paper's losses, pool and schedule.
+#: On held-out digits (3 seeds) 74 % of its B→A translations read as handwritten and 22 % of its A→B
+#: ones as typeset, keeping the digit in 83 % and 88 %. Longer runs, other identity weights and wider
+#: generators change the style further only by losing digits: the cycle loss can also be met by
+#: hiding the input in the translation (Chu et al. 2017, "CycleGAN, a Master of Steganography");
+#: 16×16 patches (``discriminator_layers=1``) keep the digits but hardly change the style. The
+#: measurements are in docs/evaluation.md.
 DEMO_PROFILE = {"image_size": 32, "batch_size": 4, "steps": 500, "log_every": 25, "sample_every": 100,
                 "checkpoint_every": 250, "grid_size": 8, "model.generator_width": 12,
                 "model.discriminator_width": 12}

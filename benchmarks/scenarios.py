@@ -61,6 +61,20 @@ SCENARIOS = [
         pipeline_folder="classes",
     ),
     Scenario(
+        name="wgan-64",
+        variant="wgan",
+        summary="WGAN at 64×64 RGB, batch 64, 5 clipped critic steps on RMSProp: the authors' main.py (Arjovsky et al. 2017)",
+        batch_size=64,
+        image_size=64,
+        channels=3,
+        # the steady state of main.py: its 100-update critic warm-up (the first 25 generator steps
+        # and every 500th, about 4 % of the critic's updates over a run) set to n_critic's 5
+        overrides={"model.warmup_critic_steps": 5},
+        small={"batch_size": 8, "image_size": 32, "model.ngf": 16, "model.ndf": 16},
+        pipeline_dataset="folder",
+        pipeline_folder="classes",
+    ),
+    Scenario(
         name="sngan-cifar10",
         variant="sngan",
         summary="SNGAN's CIFAR-10 ResNets at 32×32, batch 64, 5 D steps per G step on twice the batch (Miyato et al. 2018)",
@@ -110,6 +124,30 @@ SCENARIOS = [
         small={"batch_size": 2, "image_size": 64, "model.g_ch": 8, "model.d_ch": 8, "model.latent_dim": 20,
                "model.shared_dim": 8, "model.g_attention": [32], "model.d_attention": [32]},
         pipeline_dataset="mnist",
+    ),
+    Scenario(
+        name="cogan-digits",
+        variant="cogan",
+        summary="CoGAN's coupled digit networks at 28×28, batch 64 per domain: the authors' mnistedge trainer (Liu & Tuzel 2016)",
+        batch_size=64,
+        image_size=28,
+        channels=1,
+        small={"batch_size": 8, "model.width": 16},
+        pipeline_dataset="digits-edges",
+    ),
+    Scenario(
+        name="progan-256",
+        variant="progan",
+        summary="ProGAN's stable phase at 256×256 RGB, batch 14 there (appendix A.1), full feature maps (Karras et al. 2018)",
+        batch_size=14,
+        image_size=256,
+        channels=3,
+        # the schedule starts past its last phase (the code's resume_kimg), so every timed
+        # iteration runs the full-resolution networks
+        overrides={"model.start_images": 10**9},
+        small={"batch_size": 4, "image_size": 32, "model.fmap_base": 64, "model.fmap_max": 16, "model.latent_dim": 16},
+        pipeline_dataset="folder",
+        pipeline_folder="classes",
     ),
     Scenario(
         name="cyclegan-256-b1",

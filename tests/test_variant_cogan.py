@@ -115,14 +115,21 @@ def test_sample_writes_pairs_from_one_z_as_npz_and_a_side_by_side_grid(tmp_path)
     assert out.exit_code == 2 and "drop --direction" in out.output
 
 
-#: The learning check: the demo profile with a generator of width 16, batch 64, 150 steps, seed 0.
-#: Measured on a shared 2-core CPU (1,000 pairs, seed 0): the same digit in A and in the inverse of B
-#: for 32.9 % of pairs after 150 steps, 33.2 % after 200 and 51.9 % after 250; two independent
-#: digits agree 10 % of the time. The bar is twice chance, below what was measured.
-LEARNING_STEPS = 150
+#: The learning check: the demo profile with a generator of width 16, batch 64, 250 steps, seed 0.
+#: Measured on a shared 2-core CPU (1,000 pairs each): the classifier reads the same digit in A and
+#: in the inverse of B for 51.9 %, 43.6 % and 50.9 % of pairs at seeds 0, 1 and 2 (48.8 ± 4.5 %);
+#: two independent digits agree 10 % of the time. 150 steps were too few: 32.9 %, 44.5 % and 14.0 %
+#: (seed 2 had not learned yet). The bar is the lowest seed's rate less a margin. Agreement alone
+#: does not show learning: the untrained coupled generator (lr 1e-12, 250 steps) draws blobs that the
+#: classifier reads as an 8 or a 9 in both domains, which agree for 70.3 % of pairs. So the A images
+#: must also be digits of most classes: the trained seeds drew every digit in at least 2 % of their A
+#: images, the untrained generator two.
+LEARNING_STEPS = 250
 LEARNING_SETTINGS = {"steps": LEARNING_STEPS, "model.width": 16, "device": "cpu", "speed": "eager",
                      "sample_every": LEARNING_STEPS, "checkpoint_every": LEARNING_STEPS, "log_every": 100}
-MIN_AGREEMENT = 0.2
+MIN_AGREEMENT = 0.35
+#: Digits each drawn in at least 2 % of the A images.
+MIN_DIGITS_DRAWN = 8
 
 
 @pytest.mark.slow
@@ -137,5 +144,8 @@ def test_both_domains_draw_the_same_digit_from_one_z(tmp_path):
     digits_a, _ = classify_digits(pairs["A"])
     digits_b, _ = classify_digits(-pairs["B"])  # the inverse of a negative is a digit again
     agreement = (digits_a == digits_b).float().mean().item()
-    print(f"cogan: the classifier reads the same digit in A and in the inverse of B for {agreement:.1%} of pairs")
+    drawn = int((torch.bincount(digits_a, minlength=10) >= 0.02 * len(digits_a)).sum())
+    print(f"cogan: the classifier reads the same digit in A and in the inverse of B for {agreement:.1%} of pairs; "
+          f"{drawn} digits in A")
+    assert drawn >= MIN_DIGITS_DRAWN
     assert agreement > MIN_AGREEMENT

@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 from click.testing import CliRunner
-from ganzoo_progan import growth
+from ganzoo_progan import growth, resolution_batches, schedule_at
 from ganzoo_progan.networks import (
     EqualisedConv2d,
     ProDiscriminator,
@@ -22,6 +22,7 @@ from ganzoo_progan.networks import (
 import ganzoo
 from ganzoo.api import make_config
 from ganzoo.cli.main import cli
+from ganzoo.errors import UserError
 
 TINY = {"dataset": "mnist", "image_size": 16, "batch_size": 4, "model.latent_dim": 8, "model.fmap_base": 32,
         "model.fmap_max": 8, "model.stable_images": 8, "model.fade_images": 8, "device": "cpu", "speed": "eager",
@@ -95,3 +96,62 @@ def test_a_run_grows_resets_adam_at_each_new_layer_and_samples_at_the_checkpoint
     assert images.shape == (2, 1, 16, 16)
     blocks = images.unfold(2, 2, 2).unfold(3, 2, 2)  # 8 px, enlarged: each 2×2 block is one value
     assert torch.equal(blocks.amax(dim=(-1, -2)), blocks.amin(dim=(-1, -2)))
+
+
+def test_per_resolution_batch_sizes_count_the_images_each_step_really_showed():
+    # the paper's sizes (appendix A.1) on a short schedule: 16 up to 128², then 14, 6, 3
+    batches = resolution_batches(["256:14", "512:6", "1024:3"], 16, 1024)
+    batch_of_level = lambda level: batches.get(4 * 2**level, 16)  # noqa: E731
+    stable, fade, levels, start = 100, 60, 8, 7
+    images, seen = start, []
+    for step in range(400):  # the walk step by step, as the code's loop adds each minibatch
+        phase, within = divmod(images, stable + fade)
+        level, alpha = (levels, 1.0) if phase >= levels else (phase, 1.0) if within < stable else (phase + 1, (within - stable) / fade)
+        batch = batch_of_level(level)
+        assert schedule_at(step, batch_of_level, stable, fade, levels, start) == (level, alpha, batch), step
+        seen.append(batch)
+        images += batch
+    assert {16, 14, 6, 3} <= set(seen) and seen[-1] == 3
+    assert resolution_batches(["256:14"], 16, 32) == {256: 14}  # a resolution the run never reaches
+
+
+@pytest.mark.parametrize("entries, match", [(["256-14"], "RES:BATCH"), (["12:4"], "power of two"), (["8:0"], "BATCH 1"),
+                                            (["8:32"], "asks for 32 images at 8².*--batch-size 32")])
+def test_bad_per_resolution_batch_sizes_are_refused_with_the_fix(entries, match):
+    with pytest.raises(UserError, match=match):
+        resolution_batches(entries, 16, 32)
+
+
+def test_a_run_shows_each_resolution_its_own_batch(tmp_path):
+    seen: list[tuple[int, int]] = []
+
+    def record(module, inputs):
+        if next(module.parameters()).requires_grad:  # the discriminator's own update: reals and fakes
+            seen.append((inputs[0].shape[0], inputs[0].shape[-1]))
+
+    class WatchDiscriminator:
+        @ganzoo.hookimpl(wrapper=True)
+        def ganzoo_networks(self, variant):
+            networks = yield
+            if variant.name == "progan":
+                networks["discriminator"].register_forward_pre_hook(record)
+            return networks
+
+    from ganzoo.registry import get_registry
+
+    registry = get_registry()
+    registry.register(WatchDiscriminator(), name="watch-discriminator")
+    # phases of 8 images: 4 px at batch 4 (2 steps), the fade-in to 8 px at batch 2 (4 steps)
+    values = {**TINY, "steps": 4, "model.batch_per_resolution": "8:2"}
+    options = {k: values.pop(k) for k in ("dataset", "image_size", "batch_size")}
+    try:
+        config = make_config("progan", overrides={k: str(v) for k, v in values.items()}, **options)
+        ganzoo.train("progan", config=config, out=tmp_path / "run")
+    finally:
+        registry.unregister("watch-discriminator")
+    shapes = sorted(set(seen))
+    assert (4, 4) in shapes and (2, 8) in shapes and (2, 4) not in shapes and (4, 8) not in shapes
+    with pytest.raises(UserError, match="--batch-size 8"):
+        bad = make_config("progan", overrides={k: str(v) for k, v in {**values, "model.batch_per_resolution": "8:8"}.items()}, **options)
+        ganzoo.train("progan", config=bad, out=tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()

@@ -68,6 +68,7 @@ def ganzoo_variants():
             params=SNGANParams,
             default_dataset="mnist",
             roles={"generator": ("generator",), "discriminator": ("discriminator",)},
+            conditional_option="conditional",
             profiles={
                 # The embedded digits at 32 px with narrow networks and n_dis = 2. Its length on a
                 # 2-core CPU is still to be measured.

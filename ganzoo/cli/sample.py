@@ -34,14 +34,14 @@ def class_labels(choice: str | None, n: int, run) -> tuple[object, int | None, i
         return lambda start, stop: torch.arange(start, stop) // per
 
     if choice is None:
-        if run.conditional:  # a row per class by default
+        if run.variant.is_conditional(run.config):  # a row per class by default
             k = run.data_info.num_classes
             if n < k:
                 return (lambda start, stop: torch.arange(start, stop)), max(1, n // k), n
             per = max(1, n // k)
             return per_class(per), per, k * per
         return None, None, n
-    if not run.conditional:
+    if not run.variant.is_conditional(run.config):
         option = run.variant.conditional_option
         how = f" (train it with --set model.{option}=true and labelled data)" if option else ""
         raise UserError(f"--class needs a conditional run; this {run.variant.name} run is unconditional{how}")

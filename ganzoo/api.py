@@ -106,6 +106,11 @@ class LoadedRun:
     raw_networks: dict[str, Any] = field(default_factory=dict)
     ema_networks: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def conditional(self) -> bool:
+        """Whether this run draws samples per class (:meth:`VariantSpec.is_conditional`)."""
+        return self.variant.is_conditional(self.config)
+
     def sample(self, n: int, labels: Any = None, seed: int = 0, inputs: Any = None, direction: str | None = None,
                truncation: float | None = None, truncation_cutoff: int | None = None):
         """``n`` samples (images in [-1, 1] NCHW, or N×2 points) as a CPU tensor.

@@ -83,12 +83,24 @@ class VariantSpec:
     #: side and ``ganzoo sample --out F.npz`` writes ``images_<domain>``. Empty: a translation
     #: variant (unpaired data) or a single-domain one.
     joint_domains: tuple[str, ...] = ()
+    #: A bool field of ``params`` that makes an ``images`` variant class-conditional when set
+    #: (SNGAN's ``conditional``: ``--set model.conditional=true`` with labelled data). Such a run
+    #: samples, draws its grids and is scored per class like a ``labelled-images`` variant
+    #: (:meth:`is_conditional`). Empty: the data kind alone decides.
+    conditional_option: str = ""
     #: Set by the plugin manager: the distribution that registered the variant.
     package: str = ""
 
     @property
     def conditional(self) -> bool:
         return self.data_kind == "labelled-images"
+
+    def is_conditional(self, config: Any) -> bool:
+        """Whether a run of ``config`` is class-conditional: always for ``labelled-images``, else
+        when ``conditional_option`` names a model setting that is true."""
+        if self.conditional:
+            return True
+        return bool(self.conditional_option) and bool(getattr(config.model, self.conditional_option, False))
 
     def accepted_kinds(self) -> tuple[str, ...]:
         if self.accepts:

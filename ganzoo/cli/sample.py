@@ -35,15 +35,17 @@ def class_labels(choice: str | None, n: int, run) -> tuple[object, int | None, i
         return lambda start, stop: torch.arange(start, stop) // per
 
     if choice is None:
-        if run.variant.conditional:  # a row per class by default
+        if run.variant.is_conditional(run.config):  # a row per class by default
             k = run.data_info.num_classes
             if n < k:
                 return (lambda start, stop: torch.arange(start, stop)), max(1, n // k), n
             per = max(1, n // k)
             return per_class(per), per, k * per
         return None, None, n
-    if not run.variant.conditional:
-        raise UserError(f"--class needs a conditional variant; {run.variant.name!r} is unconditional")
+    if not run.variant.is_conditional(run.config):
+        option = run.variant.conditional_option
+        how = f" (train it with --set model.{option}=true and labelled data)" if option else ""
+        raise UserError(f"--class needs a conditional run; this {run.variant.name} run is unconditional{how}")
     k = run.data_info.num_classes
     if choice == "all":
         per = max(1, n // k)
@@ -256,7 +258,7 @@ def translate_test_images(run, n: int, direction: str | None, out_path: Path) ->
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--n", "n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of samples.")
 @click.option("--out", default=None, help="Output .png (a grid) or .npz (arrays). Default: RUN_DIR/samples/sample.png.")
-@click.option("--class", "class_", default=None, help="Class K for conditional variants, or 'all' for a row per class.")
+@click.option("--class", "class_", default=None, help="Class K for conditional variants and runs (sngan with model.conditional=true), or 'all' for a row per class.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, help="Checkpoint file (default: the run's latest).")
 @device_option

@@ -314,7 +314,7 @@ class Trainer:
         """The fixed noise (and labels) of the periodic sample grids."""
         n = self.config.grid_size
         labels = None
-        if self.variant.conditional:
+        if self.variant.is_conditional(self.config):
             k = self.data_info.num_classes
             labels = torch.arange(k).repeat_interleave(max(1, n // k))[:n]
         inputs = None
@@ -343,7 +343,7 @@ class Trainer:
             ref = self.source.examples(2000, torch.device("cpu"))["real"]
             return save_points(samples, path, reference=ref)
         nrow = None
-        if self.variant.conditional:
+        if self.variant.is_conditional(self.config):
             nrow = max(1, self.config.grid_size // self.data_info.num_classes)
         if self.variant.joint_domains:  # pairs drawn from one z, side by side
             samples, nrow = side_by_side(self.variant.split_domains(samples))

@@ -70,7 +70,7 @@ def classifier_score(run, n: int = DEFAULT_SAMPLES, seed: int = 0, shared: dict 
 
 def class_accuracy(run, n: int = DEFAULT_SAMPLES, seed: int = 0, shared: dict | None = None, **_: object) -> dict[str, float]:
     """Share of conditional samples that the classifier reads as the class they were asked for."""
-    if not run.variant.conditional:
+    if not run.variant.is_conditional(run.config):
         raise UserError(f"class-accuracy needs a conditional variant; {run.variant.name!r} is unconditional")
     if run.data_info.num_classes != digits.NUM_CLASSES:
         raise UserError(f"class-accuracy needs the 10 digit classes; this run has {run.data_info.num_classes}")

@@ -27,7 +27,7 @@ def run_kind(run) -> str:
     """
     if run.data_info.kind in ("points", "unpaired-images"):
         return run.data_info.kind
-    return "labelled-images" if run.variant.conditional else "images"
+    return "labelled-images" if run.variant.is_conditional(run.config) else "images"
 
 
 def fits(spec: MetricSpec, run) -> str | None:

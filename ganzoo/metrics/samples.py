@@ -35,7 +35,7 @@ def generated(run, n: int, seed: int = 0) -> tuple[Tensor, Tensor | None]:
         # Source images from a seed offset from the reference's, so they are not the same picks.
         inputs = real_samples(build_source(run), n, seed + 1, keys=("A",))["A"]
         return run.sample(len(inputs), inputs=inputs, seed=seed, direction="AtoB"), None
-    if run.variant.conditional:
+    if run.variant.is_conditional(run.config):
         labels = balanced_labels(n, run.data_info.num_classes)
         return run.sample(n, labels=labels, seed=seed), labels
     return run.sample(n, seed=seed), None

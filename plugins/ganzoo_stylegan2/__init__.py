@@ -168,6 +168,7 @@ def ganzoo_variants():
             params=StyleGAN2Params,
             default_dataset="mnist",
             roles={"generator": ("generator",), "discriminator": ("discriminator",)},
+            conditional_option="conditional",  # --set model.conditional=true: sample --class K works
             profiles=PROFILES,
             sample_options=("truncation", "truncation_cutoff"),
             truncation="w = w_avg + ψ(w − w_avg) with ψ = T, on the first N layers' w with --truncation-cutoff N",

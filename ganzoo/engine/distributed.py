@@ -343,6 +343,14 @@ class Distributed:
     def _collective_device(self) -> torch.device:
         return self.device if self.backend == "nccl" else torch.device("cpu")
 
+    def finish(self) -> None:
+        """Wait for every process at the end of a run that finished normally, so that no process
+        leaves the group while another still writes its last checkpoint: gloo may abort a process
+        that tears its group down while a peer is still connected ("terminate called without an
+        active exception", exit -6)."""
+        if self.enabled and torch.distributed.is_initialized():
+            torch.distributed.barrier()
+
     def close(self) -> None:
         """Leave the process group if this process created it."""
         if self.owns_group and torch.distributed.is_initialized():

@@ -647,6 +647,7 @@ class Trainer:
             log.close()
             for signum, handler in previous:
                 signal.signal(signum, handler)
+        self.ddp.finish()  # every process leaves the group together (after rank 0's last writes)
         return RunResult(self.run_dir, self.step, last_grid, self.last_checkpoint, last_losses)
 
     def _updates_at(self, step: int) -> int:

@@ -31,6 +31,18 @@ def _conv(c_in: int, c_out: int, padding: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, padding=padding, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
+def classifier_body() -> nn.Sequential:
+    """28×28 digit → the 128-d hidden layer (after ReLU): three 3×3 conv layers (32-64-32 channels),
+    two max-pools and a linear layer; shared by the digit and the digit-style classifiers."""
+    return nn.Sequential(
+        *_conv(1, 32), nn.MaxPool2d(2),  # 28 -> 14
+        *_conv(32, 64), nn.MaxPool2d(2),  # 14 -> 7
+        *_conv(64, 32, padding=0),  # 7 -> 5
+        nn.Flatten(),
+        nn.Linear(32 * 5 * 5, FEATURES), nn.ReLU(inplace=True),
+    )
+
+
 class DigitClassifier(nn.Module):
     """Three 3×3 conv layers (32-64-32 channels) with batch norm and ReLU, two max-pools, then a
     128-unit hidden layer and the 10-way output.
@@ -41,13 +53,7 @@ class DigitClassifier(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            *_conv(1, 32), nn.MaxPool2d(2),  # 28 -> 14
-            *_conv(32, 64), nn.MaxPool2d(2),  # 14 -> 7
-            *_conv(64, 32, padding=0),  # 7 -> 5
-            nn.Flatten(),
-            nn.Linear(32 * 5 * 5, FEATURES), nn.ReLU(inplace=True),
-        )
+        self.body = classifier_body()
         self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(FEATURES, NUM_CLASSES))
 
     def features(self, x: Tensor) -> Tensor:

@@ -24,18 +24,13 @@ from importlib import resources
 import torch
 from torch import Tensor, nn
 
-from ganzoo.metrics.digits import NUM_CLASSES, to_digit_input
+from ganzoo.metrics.digits import FEATURES, NUM_CLASSES, classifier_body, to_digit_input
 
 ASSET = "assets/style_classifier.safetensors"
 #: The two styles, in the order of the style head's outputs; domain A of digits-styles is the first.
 STYLES = ("handwritten", "typeset")
 HANDWRITTEN, TYPESET = 0, 1
-FEATURES = 128
 BATCH = 1000
-
-
-def _conv(c_in: int, c_out: int, padding: int = 1) -> list[nn.Module]:
-    return [nn.Conv2d(c_in, c_out, 3, padding=padding, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
 class DigitStyleClassifier(nn.Module):
@@ -44,13 +39,7 @@ class DigitStyleClassifier(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            *_conv(1, 32), nn.MaxPool2d(2),  # 28 -> 14
-            *_conv(32, 64), nn.MaxPool2d(2),  # 14 -> 7
-            *_conv(64, 32, padding=0),  # 7 -> 5
-            nn.Flatten(),
-            nn.Linear(32 * 5 * 5, FEATURES), nn.ReLU(inplace=True),
-        )
+        self.body = classifier_body()
         self.digit = nn.Sequential(nn.Dropout(0.2), nn.Linear(FEATURES, NUM_CLASSES))
         self.style = nn.Sequential(nn.Dropout(0.2), nn.Linear(FEATURES, len(STYLES)))
 

@@ -7,6 +7,7 @@ compare checkpoints and snapshot folders.
 
 from __future__ import annotations
 
+import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,8 +61,9 @@ TINY: dict[str, dict[str, Any]] = {
              "model.y_units": 4, "model.y_pieces": 2, "model.joint_units": 8, "model.joint_pieces": 2},
 }
 
-#: Settings that only quieten a test run: no periodic grids or checkpoints besides the last.
-QUIET_RUN = {"device": "cpu", "grid_size": 4, "sample_every": 10_000, "checkpoint_every": 10_000, "speed": "eager"}
+#: Settings that only quieten a test run: no periodic grids or checkpoints besides the last. The
+#: device is the CPU unless ``GANZOO_TEST_DEVICE`` names another (``cuda``: the resume tests on a GPU).
+QUIET_RUN = {"device": os.environ.get("GANZOO_TEST_DEVICE", "cpu"), "grid_size": 4, "sample_every": 10_000, "checkpoint_every": 10_000, "speed": "eager"}
 
 
 def tiny_config(variant: str, registry: Any, steps: int, **extra: Any):

@@ -294,6 +294,29 @@ def test_ada_pipeline_is_identity_at_p0_differentiable_and_changes_images_at_p1(
         assert grad.abs().sum() > 0
 
 
+def test_the_ada_warp_has_a_second_derivative_for_r1_on_every_torch():
+    """R1 through ADA differentiates the warp twice; some torch releases have no derivative of
+    grid_sampler_2d_backward (seen on CUDA), so the warp supplies its own: checked numerically and
+    against torch's where torch has one."""
+    import torch.nn.functional as F
+    from ganzoo_stylegan2.ada import geometric_matrices, grid_sample_reflect
+
+    G = geometric_matrices(3, 1.0, torch.device("cpu"), torch.Generator().manual_seed(1)).double()
+    grid = F.affine_grid(G[:, :2, :], [3, 2, 5, 5], align_corners=False)
+    x = torch.randn(3, 2, 5, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: grid_sample_reflect(t, grid), (x,))
+    assert torch.autograd.gradgradcheck(lambda t: grid_sample_reflect(t, grid), (x,))
+
+    w = torch.randn(1, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    for warp in (grid_sample_reflect, lambda t, g: F.grid_sample(t, g, padding_mode="reflection", align_corners=False)):
+        (gx,) = torch.autograd.grad(F.conv2d(warp(x, grid), w).square().sum(), x, create_graph=True)
+        (gw,) = torch.autograd.grad(gx.square().sum(), w)  # R1's gradient for D's weights
+        if warp is grid_sample_reflect:
+            ours = (gx.detach(), gw)
+    torch.testing.assert_close(ours[0], gx.detach())
+    torch.testing.assert_close(ours[1], gw)
+
+
 def test_ada_colour_matrices_are_the_identity_when_nothing_fires():
     from ganzoo_stylegan2.ada import apply_color, color_matrices
 

@@ -679,6 +679,8 @@ class Trainer:
             self._skip(terms, skipped)
             return
         self._skips_in_a_row = 0
+        # a term made on the host (a logged scalar such as ADA's p) joins the device's sums
+        terms = {key: value if value.device == self.device else value.to(self.device) for key, value in terms.items()}
         self._recent.append((self.step, terms))
         accumulate_losses(self._running, terms)
         self._count += 1

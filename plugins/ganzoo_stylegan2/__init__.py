@@ -339,9 +339,10 @@ def ganzoo_train_step(variant, ctx):
         import torch
 
         p = float(ctx.state.get("augment_p", ctx.config.model.augment_p))
-        terms["augment/p"] = torch.tensor(p)
+        device = next(iter(terms.values())).device if terms else None  # the run's, not the host's
+        terms["augment/p"] = torch.tensor(p, device=device)
         if "augment_rt" in ctx.state:
-            terms["augment/rt"] = torch.tensor(float(ctx.state["augment_rt"]))
+            terms["augment/rt"] = torch.tensor(float(ctx.state["augment_rt"]), device=device)
     return terms
 
 

@@ -13,6 +13,12 @@ translation (one 3×3 matrix per sample), then brightness, contrast, luma flip, 
 saturation (one 4×4 colour matrix per sample), each in NVlabs' order and strengths. Deviation: the
 geometric matrix is applied by bilinear ``grid_sample`` with reflection at the borders, without
 NVlabs' 2× upsampling through a wavelet filter before it (their guard against aliasing).
+
+R1 differentiates D's gradient with respect to the augmented reals, so the warp needs a second
+derivative. Some torch releases have none for ``grid_sampler_2d_backward`` ("derivative for
+aten::grid_sampler_2d_backward is not implemented", seen on CUDA with torch 2.11), so the warp
+goes through :func:`grid_sample_reflect`, which supplies it as NVlabs' ``grid_sample_gradfix`` does:
+the backward is linear in the incoming gradient, and its own derivative is the warp itself.
 """
 
 from __future__ import annotations
@@ -25,6 +31,48 @@ import torch.nn.functional as F
 #: NVlabs' default strengths (``AugmentPipe`` arguments).
 XINT_MAX, BRIGHTNESS_STD, CONTRAST_STD, HUE_MAX, SATURATION_STD = 0.125, 0.2, 0.5, 1.0, 1.0
 SCALE_STD, ROTATE_MAX, ANISO_STD, XFRAC_STD = 0.2, 1.0, 0.2, 0.125
+
+
+_BILINEAR, _REFLECTION = 0, 2  # the enums of aten::grid_sampler_2d
+
+
+def grid_sample_reflect(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """``F.grid_sample(x, grid)``, bilinear with reflection, twice differentiable in ``x`` on every
+    torch release (the grid is a constant of the augmentation and gets no gradient)."""
+    if not x.requires_grad or grid.requires_grad:
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    return _GridSample.apply(x, grid)
+
+
+class _GridSample(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        # in float32 under mixed precision, as autocast runs grid_sample, and as one dtype for the backward op
+        dtype = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+        x, grid = x.to(dtype), grid.to(dtype)
+        ctx.save_for_backward(x, grid)
+        with torch.autocast(x.device.type, enabled=False):
+            return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        x, grid = ctx.saved_tensors
+        return _GridSampleBackward.apply(grad_output.to(x.dtype), x, grid), None
+
+
+class _GridSampleBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, grad_output: torch.Tensor, x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        grad_x, _ = torch.ops.aten.grid_sampler_2d_backward(grad_output, x, grid, _BILINEAR, _REFLECTION, False,
+                                                             [True, False])
+        ctx.save_for_backward(grid)
+        return grad_x
+
+    @staticmethod
+    def backward(ctx, grad_grad_x: torch.Tensor):
+        (grid,) = ctx.saved_tensors
+        # grad_x = Aᵀ·grad_output for the warp's sampling matrix A, so its derivative is A: the warp
+        return _GridSample.apply(grad_grad_x, grid), None, None
 
 
 def _fires(n: int, p: float, device, generator=None) -> torch.Tensor:
@@ -113,7 +161,7 @@ def apply_geometric(x: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
     if not bool(moved.any()):
         return x
     grid = F.affine_grid(G[:, :2, :].to(x.dtype), list(x.shape), align_corners=False)
-    warped = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    warped = grid_sample_reflect(x, grid)
     keep = moved.view(-1, 1, 1, 1).to(x.dtype)
     return warped * keep + x * (1 - keep)
 

@@ -62,8 +62,9 @@ TINY: dict[str, dict[str, Any]] = {
 }
 
 #: Settings that only quieten a test run: no periodic grids or checkpoints besides the last. The
-#: device is the CPU unless ``GANZOO_TEST_DEVICE`` names another (``cuda``: the resume tests on a GPU).
-QUIET_RUN = {"device": os.environ.get("GANZOO_TEST_DEVICE", "cpu"), "grid_size": 4, "sample_every": 10_000, "checkpoint_every": 10_000, "speed": "eager"}
+#: device is the CPU unless ``GANZOO_TEST_DEVICE`` names another (``cuda``: the resume tests on a GPU,
+#: with deterministic kernels, without which two identical CUDA runs differ).
+QUIET_RUN = {"device": os.environ.get("GANZOO_TEST_DEVICE", "cpu"), "deterministic": "true", "grid_size": 4, "sample_every": 10_000, "checkpoint_every": 10_000, "speed": "eager"}
 
 
 def tiny_config(variant: str, registry: Any, steps: int, **extra: Any):

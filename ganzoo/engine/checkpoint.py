@@ -359,7 +359,7 @@ def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
 #: it. Every other key shaped the networks, optimisers, data order or randomness saved in the
 #: checkpoint, so changing it would not continue the same run. A key ending in "." is a section.
 RESUMABLE_KEYS = (
-    "steps", "device", "precision", "speed", "fast.", "log_every", "sample_every", "checkpoint_every",
+    "steps", "device", "precision", "speed", "fast.", "deterministic", "log_every", "sample_every", "checkpoint_every",
     "keep_checkpoints", "grid_size", "on_nan", "data.root", "data.download", "data.workers",
 )
 

@@ -26,6 +26,7 @@ Checkpoints are unaffected: networks keep their class and ``state_dict`` keys.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -64,10 +65,24 @@ def is_convolutional(module: nn.Module) -> bool:
     return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in module.modules())
 
 
-def to_channels_last(networks: Mapping[str, nn.Module]) -> list[str]:
-    """Convert the convolutional networks without InstanceNorm to channels_last; return their names."""
+def holds_transposed_convolution(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.conv._ConvTransposeNd) for m in module.modules())
+
+
+def to_channels_last(networks: Mapping[str, nn.Module], skip_transposed: bool = False) -> list[str]:
+    """Convert the convolutional networks without InstanceNorm to channels_last; return their names.
+
+    ``skip_transposed`` leaves networks with transposed convolutions as they are: compiled by
+    inductor on CUDA, their backward failed with channels_last ("expected size 128==128, stride
+    16==1 ... Error in op: torch.ops.aten.convolution_backward.default"; torch 2.11, an H200) for
+    the DCGAN-style generators of the dcgan, cgan, wgan and cogan demos, because the strides that
+    inductor predicts for the transposed convolution's input gradient are not those cuDNN returns
+    at some shapes (pytorch/pytorch#171622). Their discriminators stay channels_last.
+    """
     converted = []
     for name, net in networks.items():
+        if skip_transposed and holds_transposed_convolution(net):
+            continue
         if is_convolutional(net) and not holds_instance_norm(net):
             net.to(memory_format=torch.channels_last)
             converted.append(name)
@@ -101,10 +116,29 @@ def _wants_input_grad(args: tuple, kwargs: dict) -> bool:
     )
 
 
+def _power_iterations_stay_eager(module: nn.Module) -> None:
+    """Keep spectral norm's parametrization (its power iteration and ``W / σ``) out of the graph.
+
+    Compiled, the power iteration's in-place update of ``u`` and ``v`` reached a tensor that the
+    compiled backward had saved (AOT autograd saved the buffer where eager mode saves a clone),
+    so SNGAN and SAGAN stopped in their discriminator's backward with "one of the variables
+    needed for gradient computation has been modified by an inplace operation" (torch 2.11 and
+    2.14, CPU and CUDA). Eager, the parametrization clones ``u`` and ``v`` as it should; the layers
+    around it stay compiled.
+    """
+    from torch.nn.utils.parametrizations import _SpectralNorm
+
+    for sub in module.modules():
+        if isinstance(sub, _SpectralNorm) and not getattr(sub, "_ganzoo_eager", False):
+            sub.forward = torch.compiler.disable(sub.forward)
+            sub._ganzoo_eager = True
+
+
 def compile_network(module: nn.Module, mode: str | None = None) -> None:
     """Compile ``module``'s forward in place, keeping an eager path for gradient penalties."""
     if hasattr(module, _EAGER_ATTRIBUTE):
         return
+    _power_iterations_stay_eager(module)
     eager = module.forward
     compiled = torch.compile(eager, backend=COMPILE_BACKEND, mode=mode)
 
@@ -144,7 +178,13 @@ def apply(
     Call after the schedule and the EMA copies exist (the EMA copies follow the memory format of
     their networks but are never compiled: they only draw samples).
     """
-    if device.type == "cuda":
+    if device.type == "cuda" and getattr(config, "deterministic", False):
+        # before cuBLAS's first call in this process (its handles are made lazily)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        torch.use_deterministic_algorithms(True, warn_only=True)  # an op without one warns, naming itself
+    elif device.type == "cuda":
         # fixed shapes every step: let cuDNN pick the fastest algorithms (as the reference loops do)
         torch.backends.cudnn.benchmark = True
     applied: dict[str, Any] = {"mode": "eager", "bf16": bf16_enabled(config, device)}
@@ -153,7 +193,7 @@ def apply(
     fast = config.fast
     applied["mode"] = "fast"
     if fast.channels_last:
-        applied["channels_last"] = to_channels_last(networks)
+        applied["channels_last"] = to_channels_last(networks, skip_transposed=fast.compile and device.type != "cpu")
         if ema:
             to_channels_last({k: v for k, v in ema.items() if k in applied["channels_last"]})
     if fast.fused_optimizer:

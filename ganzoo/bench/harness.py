@@ -54,6 +54,10 @@ class MemoryMeter:
         self.resident = 0
         self.transient = 0
         self._start = 0
+        if self.cuda:
+            import gc
+
+            gc.collect()  # what an earlier contender left for the collector is not freed inside this one's build
         self._before_build = self.allocated()
 
     def allocated(self) -> int:
@@ -62,6 +66,8 @@ class MemoryMeter:
     def built(self) -> None:
         """Call once the contender is built and warm: what it allocated since is its own."""
         self.resident = self.allocated() - self._before_build
+        # below zero, memory that was not this contender's was freed during its build: unknown
+        self.measurable = self.resident >= 0
 
     def before_block(self) -> None:
         if self.cuda:
@@ -74,7 +80,7 @@ class MemoryMeter:
 
     @property
     def peak_bytes(self) -> int | None:
-        return self.resident + self.transient if self.cuda else None
+        return self.resident + self.transient if self.cuda and getattr(self, "measurable", True) else None
 
 
 @dataclass

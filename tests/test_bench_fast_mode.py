@@ -182,3 +182,26 @@ def test_compiled_on_a_gpu_transposed_convolution_networks_keep_their_memory_for
         assert sorted(applied["channels_last"]) == sorted(expected)
         weight = next(m.weight for m in networks["generator"].modules() if isinstance(m, nn.ConvTranspose2d))
         assert weight.is_contiguous(memory_format=torch.channels_last) == (device == "cpu")
+
+
+def test_deterministic_runs_on_a_gpu_choose_deterministic_kernels(tmp_path, monkeypatch):
+    """Two identical CUDA runs differed by 1e-7 after 3 steps with cuDNN's benchmark search; with
+    ``deterministic = true`` the engine asks for deterministic kernels instead (set up here for a
+    CUDA device without running anything there)."""
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
+    import os
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        for deterministic in (False, True):
+            config = make_config("gan", device="cpu", speed="eager", overrides={"deterministic": str(deterministic).lower()})
+            speed.apply(config, torch.device("cuda"), {}, type("Schedule", (), {"players": []})())
+            assert torch.backends.cudnn.benchmark is not deterministic
+            assert torch.backends.cudnn.deterministic is deterministic
+            assert torch.are_deterministic_algorithms_enabled() is deterministic
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)

@@ -128,7 +128,9 @@ def main() -> int:
                           "command": f"python benchmarks/cuda_check.py OUT (ganzoo bench NAME --device {args.device} --mode all "
                                      f"--steps {args.steps} --warmup {args.warmup} --repeats {args.repeats}, one scenario at a time)"}
             merged["scenarios"].extend(report["scenarios"])
-            summary["bench"][name] = {"ok": True, "seconds": round(time.monotonic() - t0, 1)}
+            errors = [r["error"] for r in report["scenarios"] if r.get("error")]  # the harness keeps going past one
+            summary["bench"][name] = {"ok": not errors, "seconds": round(time.monotonic() - t0, 1),
+                                      **({"error": errors[0].splitlines()[0][:300]} if errors else {})}
         except Exception as exc:  # record it, keep the rest
             (logs / f"bench-{name}.txt").write_text(traceback.format_exc())
             summary["bench"][name] = {"ok": False, "seconds": round(time.monotonic() - t0, 1),

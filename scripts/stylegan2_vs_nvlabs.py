@@ -17,6 +17,16 @@ custom ops fall back to their reference implementations)::
     git clone https://github.com/NVlabs/stylegan2-ada-pytorch nvlabs
     OMP_NUM_THREADS=1 python scripts/stylegan2_vs_nvlabs.py --nvlabs nvlabs
     OMP_NUM_THREADS=1 python scripts/stylegan2_vs_nvlabs.py --nvlabs nvlabs --set model.d_architecture=orig --classes 10
+
+With ``--train STEPS`` it instead trains NVlabs' networks with NVlabs' ``StyleGAN2Loss`` and the phase
+loop of ``training_loop.py`` (Adam with the lazy rescaling, ``nan_to_num`` of the gradients, the EMA
+with ramp-up) on the embedded digits at 32 px with the profile's settings (unconditional, no ADA, no
+style mixing), and scores the EMA generator every ``--every`` steps with the shipped digit
+classifier (500 samples: mean confidence and how many are read as each digit), as ganzoo's runs are
+scored in docs/evaluation.md::
+
+    OMP_NUM_THREADS=1 python scripts/stylegan2_vs_nvlabs.py --nvlabs nvlabs --train 750 --set model.channel_max=32 \\
+        --set model.channel_base=512 --set model.pl_weight=0 --set model.d_architecture=orig --set model.mbstd_group_size=32
 """
 
 from __future__ import annotations
@@ -36,6 +46,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="more settings")
+    parser.add_argument("--train", type=int, default=0, metavar="STEPS", help="train NVlabs' loop on the digits")
+    parser.add_argument("--every", type=int, default=250, help="with --train: score every this many steps")
     return parser.parse_args()
 
 
@@ -81,6 +93,69 @@ def worst_difference(ours: dict, theirs: dict, img_resolution: int, network: str
     return worst, where
 
 
+def train_nvlabs(args: argparse.Namespace, config, nvG: torch.nn.Module, nvD: torch.nn.Module) -> None:
+    """NVlabs' networks trained by NVlabs' loss and phase loop on the embedded digits; scored as ganzoo's runs."""
+    import copy
+    import json
+    import time
+
+    from training.loss import StyleGAN2Loss
+
+    from ganzoo.data.mnist import embedded_mnist
+    from ganzoo.data.source import resize_uint8
+    from ganzoo.metrics.digits import classify_digits
+
+    m, batch = config.model, config.batch_size
+    images = resize_uint8(embedded_mnist()[0], args.image_size)
+    G, D = nvG.train().requires_grad_(False), nvD.train().requires_grad_(False)
+    G_ema = copy.deepcopy(G).eval()
+    loss = StyleGAN2Loss(device=torch.device("cpu"), G_mapping=G.mapping, G_synthesis=G.synthesis, D=D,
+                         style_mixing_prob=0, r1_gamma=m.r1_gamma, pl_batch_shrink=m.pl_batch_shrink,
+                         pl_decay=m.pl_decay, pl_weight=m.pl_weight)
+    phases = []  # training_loop.py's phases: main and lazy per network, sharing one rescaled Adam
+    for name, module, interval in (("G", G, m.pl_interval), ("D", D, m.r1_interval)):
+        ratio = interval / (interval + 1)
+        opt = torch.optim.Adam(module.parameters(), lr=m.lr * ratio, betas=(m.beta1 ** ratio, m.beta2 ** ratio),
+                               eps=1e-8)
+        phases += [(name + "main", module, opt, 1), (name + "reg", module, opt, interval)]
+    order, position, start = torch.randperm(len(images)), 0, time.time()
+    for step in range(args.train):
+        if position + batch > len(order):
+            order, position = torch.randperm(len(images)), 0
+        real = images[order[position:position + batch]].float() / 127.5 - 1
+        position += batch
+        for (phase, module, opt, interval), gen_z in zip(
+                phases, torch.randn(len(phases) * batch, m.latent_dim).split(batch), strict=True):
+            if step % interval:
+                continue
+            opt.zero_grad(set_to_none=True)
+            module.requires_grad_(True)
+            loss.accumulate_gradients(phase=phase, real_img=real, real_c=torch.zeros(batch, 0), gen_z=gen_z,
+                                      gen_c=torch.zeros(batch, 0), sync=True, gain=interval)
+            module.requires_grad_(False)
+            for parameter in module.parameters():
+                if parameter.grad is not None:
+                    torch.nan_to_num(parameter.grad, nan=0, posinf=1e5, neginf=-1e5, out=parameter.grad)
+            opt.step()
+        with torch.no_grad():  # training_loop.py's EMA (cur_nimg counts the images before this step)
+            ema_nimg = m.ema_kimg * 1000
+            if m.ema_rampup:
+                ema_nimg = min(ema_nimg, step * batch * m.ema_rampup)
+            beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
+            for p_ema, p in zip(G_ema.parameters(), G.parameters(), strict=True):
+                p_ema.copy_(p.lerp(p_ema, beta))
+            for b_ema, b in zip(G_ema.buffers(), G.buffers(), strict=True):
+                b_ema.copy_(b)
+        if (step + 1) % args.every == 0:
+            with torch.no_grad():
+                z = torch.randn(500, m.latent_dim, generator=torch.Generator().manual_seed(1))
+                samples = G_ema(z, torch.zeros(500, 0), noise_mode="const").clamp(-1, 1)
+            labels, confidence = classify_digits(samples)
+            print(json.dumps({"step": step + 1, "seconds": round(time.time() - start),
+                              "confidence": round(confidence.mean().item(), 3),
+                              "read_as": torch.bincount(labels, minlength=10).tolist()}), flush=True)
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
@@ -119,6 +194,9 @@ def main() -> None:
         for name, parameter in G.named_parameters():
             if name.endswith("noise_strength"):
                 parameter.fill_(0.1)
+    if args.train:
+        train_nvlabs(args, config, nvG, nvD)
+        return
     copy_weights(G, nvG, res, "generator")
     copy_weights(D, nvD, res, "discriminator")
 

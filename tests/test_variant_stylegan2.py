@@ -210,6 +210,25 @@ def test_r1_is_half_gamma_times_the_squared_gradient_times_the_interval():
     assert terms["r1"].item() == pytest.approx(3 / 2 * a.square().sum().item() * 16, rel=1e-5)
 
 
+@pytest.mark.parametrize("player", ["generator", "generator_pl", "discriminator", "discriminator_r1"])
+def test_each_phase_sends_gradients_to_its_own_network_only(player):
+    """As NVlabs' training loop toggles requires_grad per phase: G's phases leave no gradient on D and
+    D's phases (the fakes made without a graph into G) none on G, with ADA on and conditional."""
+    from ganzoo.spec import StepContext
+
+    registry = get_registry()
+    variant = registry.variant("stylegan2")
+    config = make_config("stylegan2", profile="paper", overrides={
+        **TINY_SETS, "model.conditional": "true", "model.augment_p": "0.5", "model.style_mixing_prob": "1"})
+    nets = registry.networks(variant, config, ganzoo.DataInfo("labelled-images", (1, 8, 8), 3))
+    batch = {"real": torch.rand(4, 1, 8, 8) * 2 - 1, "label": torch.tensor([0, 1, 2, 0])}
+    ctx = StepContext(variant=variant, config=config, networks=nets, batch=batch, step=1, device=torch.device("cpu"))
+    sum(registry.losses(variant, player, ctx).values()).backward()
+    own, other = ("generator", "discriminator") if player.startswith("generator") else ("discriminator", "generator")
+    assert all(p.grad is None for p in nets[other].parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in nets[own].parameters())
+
+
 def test_lazy_players_share_the_optimiser_with_rescaled_adam():
     registry, ctx = context()
     schedule = registry.schedule(ctx.variant, ctx.config, ctx.networks)

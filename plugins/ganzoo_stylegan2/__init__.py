@@ -148,7 +148,8 @@ PROFILES = {
     "cifar": {"batch_size": 64, "model.mbstd_group_size": 32, "model.lr": 0.0025, "model.r1_gamma": 0.01,
               "model.ema_kimg": 500.0, "model.ema_rampup": 0.05, "model.mapping_layers": 2,
               "model.pl_weight": 0.0, "model.style_mixing_prob": 0.0, "model.d_architecture": "orig"},
-    # The embedded digits at 32 px with narrow networks; its length on a 2-core CPU is still to be measured.
+    # The embedded digits at 32 px with narrow networks. It does not learn yet: at CPU lengths it collapses onto a
+    # few digits, as NVlabs' own code does with these settings (docs/evaluation.md, StyleGAN2 section).
     "demo": {"steps": 2000, "batch_size": 32, "image_size": 32, "model.latent_dim": 64, "model.w_dim": 64,
              "model.mapping_layers": 2, "model.channel_base": 1024, "model.channel_max": 64,
              "model.r1_gamma": 0.05, "model.ema_kimg": 2.0, "model.ema_rampup": 0.05,

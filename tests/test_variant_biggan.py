@@ -212,6 +212,23 @@ def test_ganzoo_sample_truncation_narrows_z_and_keeps_untruncated_sampling(tiny_
         assert result.exit_code == 2 and "--truncation" in result.output and not (tmp_path / "b.png").exists()
 
 
+def test_truncation_table_narrows_the_spread_of_each_asked_digit_as_the_threshold_falls(tiny_run):
+    """scripts/truncation_table.py, the command behind docs/evaluation.md's truncation table: one row per
+    threshold, and the within-class spread (variety) falls with the threshold, even untrained."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "scripts" / "truncation_table.py"
+    result = subprocess.run([sys.executable, str(script), str(tiny_run), "--thresholds", "none", "1.0", "0.5", "0.25",
+                             "--n", "40"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [row[0].strip() for row in rows[1:]] == ["none", "1.0", "0.5", "0.25"]
+    pixel_spread = [float(row[4]) for row in rows[1:]]
+    assert pixel_spread == sorted(pixel_spread, reverse=True) and pixel_spread[-1] < 0.5 * pixel_spread[0]
+
+
 def test_variants_without_truncation_refuse_it_in_one_line(tmp_path):
     out = tmp_path / "run"
     ganzoo.train("dcgan", steps=1, batch_size=4, image_size=16, out=out, checkpoint_every=1, sample_every=1,

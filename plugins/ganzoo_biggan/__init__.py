@@ -120,6 +120,14 @@ def ganzoo_variants():
             roles={"generator": ("generator",), "discriminator": ("discriminator",)},
             notes=NOTES,
             sample_options=("truncation",),
+            profile_notes={
+                "demo": "deviates from the paper to fit a CPU: 32 px digits, G widths 64-64-32-16 and D widths 32 "
+                        "(the code's 32 px tables at ch 64: 256 throughout), dim_z 64 in 4 chunks, "
+                        "shared embedding 32 (not 128), attention at 16 px in both, batch 64 (not 2,048), Adam at "
+                        "2e-4 for both (not 5e-5 / 2e-4), EMA 0.99 from step 0 (not 0.9999 from 20,000, which "
+                        "averages over far more steps than 1,000); every defining part is kept. It does not yet "
+                        "learn class-conditional digits within a CPU budget (docs/evaluation.md, 'BigGAN's demo')",
+            },
             truncation="every z entry with |z| > T is redrawn from N(0, 1): a truncated normal (section 3.1)",
             profiles={
                 # The paper's settings at 128 px: appendix C, batch 2048 (256 × 8 accumulations).
@@ -141,8 +149,12 @@ def ganzoo_variants():
                 # The embedded digits at 32 px with every defining part kept at small widths (G
                 # 64-64-32-16, D 32): shared embedding, hierarchical z, attention at 16 px, ortho
                 # init and regularisation, two D steps, and an EMA of 0.99 from the start, since
-                # 0.9999 averages over far more steps than a short run has. Its length on a 2-core
-                # CPU is still to be measured.
+                # 0.9999 averages over far more steps than a short run has. Measured with one thread on
+                # a shared 2-core CPU (load 3.3-4): 0.96 s of CPU time per iteration, so 1,000
+                # iterations take about 16 minutes, beyond the demo budget. Narrower, cheaper settings
+                # (batch 32, one D step: 0.37 s) did not learn the classes in up to 600 iterations;
+                # neither did this profile at half its batch, which collapsed onto one shape by step
+                # 300 (docs/evaluation.md, "BigGAN's demo"), so it is left at its first sizing.
                 "demo": {
                     "steps": 1000, "batch_size": 64, "image_size": 32, "grid_size": 100,
                     "model.g_ch": 16, "model.g_widths": [4, 4, 2, 1], "model.d_ch": 8, "model.latent_dim": 64,

@@ -1,0 +1,84 @@
+"""The truncation trick's trade-off on a class-conditional digit run, measured.
+
+BigGAN (Brock, Donahue & Simonyan 2019, section 3.1, Figure 2) trades variety for fidelity by
+drawing z from a truncated normal: the smaller the threshold, the more typical (and the more alike)
+the samples. This script shows that trade-off for a run trained on the embedded digits: for each
+threshold it asks for every digit equally often (the same z seed each time) and reports, by the
+shipped digit classifier,
+
+- class accuracy: how often the classifier reads the digit that was asked for;
+- mean confidence: how sure it is (fidelity);
+- within-class spread: the mean distance between two samples of the same asked digit, in the
+  classifier's penultimate features and in pixels (variety; lower is more alike);
+- the digit Fréchet distance ("FID (MNIST classifier features)", not FID) to real digits, which
+  grows when variety shrinks.
+
+    python scripts/truncation_table.py RUN_DIR --thresholds none 1.0 0.5 0.25 --n 1000
+
+``none`` is plain N(0, I) sampling (``ganzoo sample RUN`` without ``--truncation``). The table is
+Markdown on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from ganzoo.api import load
+from ganzoo.metrics import digits, distances
+from ganzoo.metrics.reference import reference_features
+from ganzoo.metrics.samples import balanced_labels, reference_key
+
+
+def within_class_spread(values: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean Euclidean distance between two different samples of the same label, averaged over labels."""
+    spreads = []
+    for label in labels.unique():
+        group = values[labels == label].flatten(1).double()
+        if len(group) < 2:
+            continue
+        distance = torch.cdist(group, group)
+        spreads.append(distance.sum() / (len(group) * (len(group) - 1)))
+    return float(torch.stack(spreads).mean())
+
+
+def measure(run, threshold: float | None, n: int, seed: int, real_features: torch.Tensor) -> dict[str, float]:
+    labels = balanced_labels(n, digits.NUM_CLASSES)
+    images = run.sample(n, labels=labels, seed=seed, truncation=threshold)
+    predicted, confidence = digits.classify_digits(images, run.device)
+    features = digits.digit_features(images, run.device)
+    return {
+        "class_accuracy": float((predicted == labels).float().mean()),
+        "mean_confidence": float(confidence.mean()),
+        "feature_spread": within_class_spread(features, labels),
+        "pixel_spread": within_class_spread(images, labels),
+        "digit_fd": distances.frechet_distance(real_features, features),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", help="a class-conditional run trained on the embedded digits (e.g. biggan's demo)")
+    parser.add_argument("--thresholds", nargs="+", default=["none", "1.0", "0.5", "0.25"],
+                        help="truncation thresholds; 'none' for untruncated z")
+    parser.add_argument("--n", type=int, default=1000, help="samples per threshold, every digit equally often")
+    parser.add_argument("--seed", type=int, default=0, help="seed of z and of the real digits")
+    parser.add_argument("--checkpoint", default=None, help="checkpoint file (default: the run's latest)")
+    args = parser.parse_args()
+    run = load(args.run_dir, checkpoint=args.checkpoint)
+    real = reference_features(run, f"digit-features-{digits.weights_digest()}", args.n, args.seed,
+                              lambda images: {"features": digits.digit_features(images, run.device)},
+                              key=reference_key(run))["features"]
+    print("| truncation | class accuracy ↑ | mean confidence ↑ | within-class spread, features | "
+          "within-class spread, pixels | FID (MNIST classifier features) ↓ |")
+    print("|---|---|---|---|---|---|")
+    for text in args.thresholds:
+        threshold = None if text == "none" else float(text)
+        row = measure(run, threshold, args.n, args.seed, real)
+        print(f"| {text} | {row['class_accuracy']:.3f} | {row['mean_confidence']:.3f} | {row['feature_spread']:.2f} | "
+              f"{row['pixel_spread']:.2f} | {row['digit_fd']:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -51,6 +51,16 @@ def test_info_reports_networks_with_parameter_counts():
     assert info["config"]["model"]["lr"] == 2e-4
 
 
+def test_info_on_a_dataset_size_the_variant_cannot_build_shows_the_config_and_the_size_to_ask_for():
+    plain = invoke("info", "biggan")  # the digits are 28 px; BigGAN's architectures start at 32
+    assert plain.exit_code == 0, plain.output
+    assert "not built" in plain.output and "--image-size 32" in plain.output and "model.g_ch" in plain.output
+    info = json.loads(invoke("info", "biggan", "--json").output)
+    assert info["networks"] == {} and "--image-size 32" in info["networks_note"]
+    asked = invoke("info", "biggan", "--image-size", "28")  # asked for, so refused
+    assert asked.exit_code == 2 and "--image-size 32" in asked.output
+
+
 def test_plugins_json_lists_packages_versions_and_what_they_provide():
     rows = {r["name"]: r for r in json.loads(invoke("plugins", "--json").output)}
     assert rows["gan"]["variants"] == ["gan"] and rows["core"]["status"] == "loaded"

@@ -13,6 +13,7 @@ from ganzoo.bounds import describe as describe_bounds
 from ganzoo.bounds import field_bounds
 from ganzoo.cli.console import out, print_json
 from ganzoo.cli.options import set_option, with_option
+from ganzoo.errors import UserError
 from ganzoo.registry import get_registry
 
 
@@ -34,7 +35,15 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
     config = make_config(name, registry=registry, dataset=dataset, profile=profile or "paper",
                          image_size=image_size, overrides=cfg.parse_sets(sets), addons=list(addons))
     data = data_info(registry, config, parse_shape(shape) if shape else None, classes)
-    networks = registry.networks(spec, config, data)
+    networks_note = None
+    try:
+        networks = registry.networks(spec, config, data)
+    except UserError as exc:
+        if image_size is not None or shape is not None:
+            raise  # the size the user asked for cannot be built: that is the answer
+        # the dataset's own size is not one the variant builds (BigGAN at 28 px): the config and
+        # the profiles are still worth showing, with the size to ask for
+        networks, networks_note = {}, str(exc)
     roles = {key: role for role in ("generator", "discriminator") for key in spec.networks_of(role)}
     losses = loss_choices(config, registry)
     return {
@@ -55,6 +64,7 @@ def describe(name: str, dataset: str | None, profile: str | None, image_size: in
                   "parameters": sum(p.numel() for p in net.parameters())}
             for key, net in networks.items()
         },
+        **({"networks_note": networks_note} if networks_note else {}),
         "addons": list(config.addons),
         "config": cfg.to_dict(config),
         "bounds": {key: describe_bounds(found) for key, found in field_bounds(config).items()},
@@ -97,14 +107,17 @@ def command(name: str, dataset: str | None, profile: str | None, image_size: int
         out.print(Text(f"--truncation T (ganzoo sample): {info['truncation']}"))
     if info["notes"]:
         out.print(Text(f"notes:   {info['notes']}"))
-    table = Table(title="networks", title_justify="left")
-    table.add_column("network")
-    table.add_column("role")
-    table.add_column("class")
-    table.add_column("parameters", justify="right")
-    for key, net in info["networks"].items():
-        table.add_row(Text(key), Text(net["role"] or "-"), Text(net["class"]), f"{net['parameters']:,}")
-    out.print(table)
+    if info.get("networks_note"):
+        out.print(Text(f"networks: not built at {info['dataset']}'s own size: {info['networks_note']}"))
+    if info["networks"]:
+        table = Table(title="networks", title_justify="left")
+        table.add_column("network")
+        table.add_column("role")
+        table.add_column("class")
+        table.add_column("parameters", justify="right")
+        for key, net in info["networks"].items():
+            table.add_row(Text(key), Text(net["role"] or "-"), Text(net["class"]), f"{net['parameters']:,}")
+        out.print(table)
     if info["addons"]:
         out.print(Text(f"add-ons: {', '.join(info['addons'])}"))
     table = Table(title="config (paper profile unless --profile)", title_justify="left")

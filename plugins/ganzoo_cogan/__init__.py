@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from ganzoo import DatasetSpec, Paper, Player, Schedule, VariantSpec, hookimpl
+from ganzoo import DatasetSpec, MetricSpec, Paper, Player, Schedule, VariantSpec, hookimpl
 from ganzoo.bounds import NON_NEGATIVE, POSITIVE, bounded, in_range
 
 NAME = "cogan"
@@ -57,6 +57,20 @@ def ganzoo_datasets():
         DatasetSpec("digits-negatives", "embedded digits split in half: digits (A) vs negatives 1 - x of the other "
                     "half (B), unpaired (no download)", "unpaired-images", partial(data.build, "digits-negatives"),
                     embedded=True, shape=(1, 28, 28)),
+    ]
+
+
+@hookimpl
+def ganzoo_metrics():
+    def pair_agreement(run, **options):
+        from ganzoo_cogan.metrics import pair_agreement
+
+        return pair_agreement(run, **options)
+
+    return [
+        MetricSpec("pair-agreement", "share of CoGAN pairs (one z) whose A image and inverted B image the digit "
+                   "classifier reads as the same digit, digits drawn in A", ("unpaired-images",), pair_agreement,
+                   datasets=("digits-negatives",)),
     ]
 
 

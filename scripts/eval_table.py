@@ -13,6 +13,9 @@ Setups (a dataset, its training length and the metrics it is scored with):
 - ``digits-styles``: translation variants, with their ``demo`` profile; on held-out digits of both
   styles, the share of translations read as the target style and as the input's digit (each way and
   back, by the shipped digit-style classifier), and the digit Fréchet distance.
+- ``digits-negatives``: joint variants (two domains from one z: CoGAN), with their ``demo`` profile;
+  the share of 1,000 pairs whose image A and inverted image B the shipped digit classifier reads as
+  the same digit (the ``pair-agreement`` metric).
 
 Each run is a normal run folder under ``--out/<variant>-<setup>-seed<k>`` (with ``--set KEY=VALUE``
 settings: ``--out/<variant>-<setup>-KEY=VALUE-seed<k>``, and the table row names them); a run that already has
@@ -67,6 +70,10 @@ SETUPS = {
                            ["style-transfer.style_AtoB", "style-transfer.kept_AtoB", "style-transfer.style_BtoA",
                             "style-transfer.kept_BtoA", "style-transfer.kept_AtoBtoA", "digit-fd.digit_fd"],
                            {}, n=1000),
+    "digits-negatives": Setup("digits-negatives", "joint-images", ["pair-agreement"],
+                              ["pair-agreement.agreement", "pair-agreement.digits_drawn_A",
+                               "pair-agreement.mean_confidence_A", "pair-agreement.mean_confidence_B_inverse"],
+                              {}, n=1000),
 }
 
 #: Per-variant training overrides. On their default dataset variants train with their ``demo``
@@ -98,6 +105,10 @@ LABELS = {
     "style-transfer.style_BtoA": "handwritten B→A ↑",
     "style-transfer.kept_BtoA": "digit kept B→A ↑",
     "style-transfer.kept_AtoBtoA": "digit kept A→B→A ↑",
+    "pair-agreement.agreement": "same digit in A and B's inverse ↑",
+    "pair-agreement.digits_drawn_A": "digits drawn in A (of 10)",
+    "pair-agreement.mean_confidence_A": "mean confidence A ↑",
+    "pair-agreement.mean_confidence_B_inverse": "mean confidence B's inverse ↑",
 }
 
 
@@ -105,8 +116,10 @@ def applies(variant, setup: Setup) -> bool:
     kinds = variant.accepted_kinds()
     if setup.kind == "points":
         return "points" in kinds
-    if setup.kind == "unpaired-images":
-        return variant.data_kind == "unpaired-images"
+    if setup.kind == "joint-images":  # two domains drawn from one z
+        return bool(variant.joint_domains)
+    if setup.kind == "unpaired-images":  # translations
+        return variant.data_kind == "unpaired-images" and not variant.joint_domains
     return variant.data_kind in ("images", "labelled-images")
 
 

@@ -115,11 +115,52 @@ def test_sample_writes_pairs_from_one_z_as_npz_and_a_side_by_side_grid(tmp_path)
     assert out.exit_code == 2 and "drop --direction" in out.output
 
 
+def test_pair_agreement_reads_a_and_the_inverse_of_b_and_counts_the_digits_drawn():
+    from types import SimpleNamespace
+
+    from ganzoo_cogan.metrics import pair_agreement
+
+    digits = coupled_digits("digits-negatives")["A"][:300].float() / 127.5 - 1  # real digits in [-1, 1]
+    shuffled = digits[torch.randperm(len(digits), generator=torch.Generator().manual_seed(0))]
+
+    def run_drawing(a, b):
+        return SimpleNamespace(variant=get_registry().variant("cogan"), device="cpu",
+                               sample=lambda n, seed: torch.cat([a[:n], b[:n]], dim=1))
+
+    same = pair_agreement(run_drawing(digits, -digits), n=300)  # B is the negative of A's digit
+    other = pair_agreement(run_drawing(digits, -shuffled), n=300)  # B is the negative of another digit
+    assert same["agreement"] == 1.0 and same["digits_drawn_A"] == 10 and same["mean_confidence_B_inverse"] > 0.9
+    assert other["agreement"] < 0.25
+    blank = pair_agreement(run_drawing(torch.full_like(digits, -1), torch.ones_like(digits)), n=300)
+    assert blank["digits_drawn_A"] == 1  # one digit read in every blank image
+
+
+def test_ganzoo_eval_scores_a_cogan_run_by_its_pairs_and_refuses_other_variants(tmp_path):
+    from types import SimpleNamespace
+
+    from ganzoo_cogan.metrics import pair_agreement
+
+    from ganzoo.errors import UserError
+
+    config = make_config("cogan", steps=2, overrides={k: str(v) for k, v in TINY.items()})
+    result = ganzoo.train("cogan", config=config, out=tmp_path / "run")
+    out = CliRunner().invoke(cli, ["eval", str(result.run_dir), "--n", "50", "--json"])
+    assert out.exit_code == 0, out.output
+    values = json.loads((result.run_dir / "eval.json").read_text())["metrics"]["pair-agreement"]["values"]
+    assert set(values) == {"agreement", "digits_drawn_A", "mean_confidence_A", "mean_confidence_B_inverse"}
+    assert 0 <= values["agreement"] <= 1
+    translator = SimpleNamespace(variant=get_registry().variant("cyclegan"))
+    with pytest.raises(UserError, match="one z"):
+        pair_agreement(translator)
+
+
 #: The learning check: the demo profile with a generator of width 16, batch 64, 250 steps, seed 0.
 #: Measured on a shared 2-core CPU (1,000 pairs each): the classifier reads the same digit in A and
 #: in the inverse of B for 51.9 %, 43.6 % and 50.9 % of pairs at seeds 0, 1 and 2 (48.8 ± 4.5 %);
 #: two independent digits agree 10 % of the time. 150 steps were too few: 32.9 %, 44.5 % and 14.0 %
-#: (seed 2 had not learned yet). The bar is the lowest seed's rate less a margin. Agreement alone
+#: (seed 2 had not learned yet). The bar is the lowest seed's rate less a margin. The demo profile
+#: (width 32, 750 steps) reaches 76.6 %, 74.5 % and 79.0 % at seeds 0-2 (76.7 ± 2.3 %, docs/evaluation.md);
+#: this test's shorter, narrower run is held to its own measured rates. Agreement alone
 #: does not show learning: the untrained coupled generator (lr 1e-12, 250 steps) draws blobs that the
 #: classifier reads as an 8 or a 9 in both domains, which agree for 70.3 % of pairs. So the A images
 #: must also be digits of most classes: the trained seeds drew every digit in at least 2 % of their A
@@ -134,18 +175,13 @@ MIN_DIGITS_DRAWN = 8
 
 @pytest.mark.slow
 def test_both_domains_draw_the_same_digit_from_one_z(tmp_path):
-    from ganzoo.metrics.digits import classify_digits
+    from ganzoo_cogan.metrics import pair_agreement
 
     config = make_config("cogan", dataset="digits-negatives", profile="demo", batch_size=64, seed=0,
                          overrides={k: str(v) for k, v in LEARNING_SETTINGS.items()})
     result = ganzoo.train("cogan", config=config, out=tmp_path / "run")
-    run = ganzoo.load(result.run_dir, device="cpu")
-    pairs = run.variant.split_domains(run.sample(1000, seed=1))
-    digits_a, _ = classify_digits(pairs["A"])
-    digits_b, _ = classify_digits(-pairs["B"])  # the inverse of a negative is a digit again
-    agreement = (digits_a == digits_b).float().mean().item()
-    drawn = int((torch.bincount(digits_a, minlength=10) >= 0.02 * len(digits_a)).sum())
-    print(f"cogan: the classifier reads the same digit in A and in the inverse of B for {agreement:.1%} of pairs; "
-          f"{drawn} digits in A")
-    assert drawn >= MIN_DIGITS_DRAWN
-    assert agreement > MIN_AGREEMENT
+    scores = pair_agreement(ganzoo.load(result.run_dir, device="cpu"), n=1000, seed=1)
+    print(f"cogan: the classifier reads the same digit in A and in the inverse of B for {scores['agreement']:.1%} "
+          f"of pairs; {scores['digits_drawn_A']:.0f} digits in A")
+    assert scores["digits_drawn_A"] >= MIN_DIGITS_DRAWN
+    assert scores["agreement"] > MIN_AGREEMENT

@@ -155,3 +155,43 @@ def test_a_run_shows_each_resolution_its_own_batch(tmp_path):
         bad = make_config("progan", overrides={k: str(v) for k, v in {**values, "model.batch_per_resolution": "8:8"}.items()}, **options)
         ganzoo.train("progan", config=bad, out=tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+#: The learning check: grown 4→8→16 px in phases of 100 steps (3,200 images) with narrow networks,
+#: 700 steps of batch 32 (the last 300 at 16 px), EMA 0.9. CPU digit classifiers read little at
+#: 16 px, so it is scored by the Fréchet distance of the samples' pixels to the real digits' at 16 px
+#: (2,000 each), against an untrained generator of the same shape and seed. Measured on a shared
+#: 2-core CPU (one thread, about 45 s of CPU time each): 13.1 against 76.3 untrained (ratio 0.17) at seed 0,
+#: 43.7/419.8 (0.10) at seed 1, 53.3/392.2 (0.14) at seed 2. The bar is twice the worst seed's ratio.
+#: It fails without learning: with a learning rate of 1e-12 the distance stayed at 77.3 (ratio 1.01);
+#: with the generator's loss sign flipped it rose to 842.5 (ratio 11).
+LEARNING_SIZE, LEARNING_STEPS, LEARNING_PHASE = 16, 700, 100
+LEARNING_SETTINGS = {"steps": LEARNING_STEPS, "model.fmap_base": 128, "model.fmap_max": 32, "model.latent_dim": 32,
+                     "model.stable_images": LEARNING_PHASE * 32, "model.fade_images": LEARNING_PHASE * 32,
+                     "model.ema_decay": 0.9, "device": "cpu", "speed": "eager", "sample_every": LEARNING_STEPS,
+                     "checkpoint_every": LEARNING_STEPS, "log_every": 100}
+MAX_DISTANCE_RATIO = 0.35
+
+
+@pytest.mark.slow
+def test_a_short_grown_run_draws_pixels_far_closer_to_the_digits_than_an_untrained_generator(tmp_path):
+    from ganzoo.metrics.distances import frechet_distance
+    from ganzoo.metrics.reference import build_source, real_samples
+
+    config = make_config("progan", dataset="mnist", image_size=LEARNING_SIZE, batch_size=32, seed=0, profile="demo",
+                         overrides={k: str(v) for k, v in LEARNING_SETTINGS.items()})
+    result = ganzoo.train("progan", config=config, out=tmp_path / "run")
+    run = ganzoo.load(result.run_dir, device="cpu")
+    assert int(run.networks["generator"].level) == 2  # grown to 16 px
+    n = 2000
+    real = real_samples(build_source(run), n, seed=0)["real"].flatten(1)
+    torch.manual_seed(0)
+    p = config.model
+    untrained = ProGenerator(p.latent_dim, 1, LEARNING_SIZE, p.fmap_base, p.fmap_max)
+    untrained.grow_to(untrained.levels, 1.0)
+    with torch.no_grad():
+        before = untrained(torch.randn(n, p.latent_dim)).clamp(-1, 1).flatten(1)
+    trained = frechet_distance(real, run.sample(n, seed=1).flatten(1))
+    untrained_distance = frechet_distance(real, before)
+    print(f"progan: pixel Fréchet distance at 16 px {trained:.1f}, untrained {untrained_distance:.1f}")
+    assert trained < MAX_DISTANCE_RATIO * untrained_distance

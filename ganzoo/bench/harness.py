@@ -53,6 +53,8 @@ class MemoryMeter:
         self.device = device
         self.resident = 0
         self.transient = 0
+        #: False when memory that was not this contender's was freed during its build (resident < 0)
+        self.measurable = True
         self._start = 0
         if self.cuda:
             import gc
@@ -66,7 +68,6 @@ class MemoryMeter:
     def built(self) -> None:
         """Call once the contender is built and warm: what it allocated since is its own."""
         self.resident = self.allocated() - self._before_build
-        # below zero, memory that was not this contender's was freed during its build: unknown
         self.measurable = self.resident >= 0
 
     def before_block(self) -> None:
@@ -80,7 +81,7 @@ class MemoryMeter:
 
     @property
     def peak_bytes(self) -> int | None:
-        return self.resident + self.transient if self.cuda and getattr(self, "measurable", True) else None
+        return self.resident + self.transient if self.cuda and self.measurable else None
 
 
 @dataclass

@@ -178,7 +178,7 @@ def apply(
     Call after the schedule and the EMA copies exist (the EMA copies follow the memory format of
     their networks but are never compiled: they only draw samples).
     """
-    if device.type == "cuda" and getattr(config, "deterministic", False):
+    if device.type == "cuda" and config.deterministic:
         # before cuBLAS's first call in this process (its handles are made lazily)
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.backends.cudnn.benchmark = False

@@ -340,10 +340,9 @@ def ganzoo_train_step(variant, ctx):
         import torch
 
         p = float(ctx.state.get("augment_p", ctx.config.model.augment_p))
-        device = next(iter(terms.values())).device if terms else None  # the run's, not the host's
-        terms["augment/p"] = torch.tensor(p, device=device)
+        terms["augment/p"] = torch.tensor(p, device=ctx.device)  # the run's device, not the host's
         if "augment_rt" in ctx.state:
-            terms["augment/rt"] = torch.tensor(float(ctx.state["augment_rt"]), device=device)
+            terms["augment/rt"] = torch.tensor(float(ctx.state["augment_rt"]), device=ctx.device)
     return terms
 
 

@@ -33,6 +33,8 @@ G_WIDTHS: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {
     128: ((16, 16, 8, 4, 2), (16, 8, 4, 2, 1)),
     64: ((16, 16, 8, 4), (16, 8, 4, 2)),
     32: ((4, 4, 4), (4, 4, 4)),
+    # Not in the authors' code: the 32 px layout one block shorter, for tiny images and quick tests.
+    16: ((4, 4), (4, 4)),
 }
 
 #: Discriminator widths per input resolution: (in_channels after the image, out_channels,
@@ -42,6 +44,7 @@ D_WIDTHS: dict[int, tuple[tuple[int, ...], tuple[int, ...], tuple[bool, ...]]] =
     128: ((1, 2, 4, 8, 16), (1, 2, 4, 8, 16, 16), (True,) * 5 + (False,)),
     64: ((1, 2, 4, 8), (1, 2, 4, 8, 16), (True,) * 4 + (False,)),
     32: ((4, 4, 4), (4, 4, 4, 4), (True, True, False, False)),
+    16: ((4, 4), (4, 4, 4), (True, True, False)),  # not in the authors' code, as G_WIDTHS[16]
 }
 
 RESOLUTIONS = tuple(sorted(G_WIDTHS))
@@ -132,7 +135,7 @@ class BigGANGenerator(nn.Module):
     def __init__(self, image_shape: Sequence[int], num_classes: int, ch: int = 96, dim_z: int = 120,
                  shared_dim: int = 128, hierarchical: bool = True, attention: Sequence[int] = (64,),
                  init: str = "ortho", bn_eps: float = 1e-5, sn_eps: float = 1e-6, bottom_width: int = 4,
-                 widths: Sequence[int] = ()) -> None:
+                 widths: Sequence[int] = (), shared_init_gain: float = 1.0) -> None:
         super().__init__()
         channels, resolution = image_shape[0], image_shape[1]
         if resolution not in G_WIDTHS or image_shape[1] != image_shape[2]:
@@ -152,6 +155,9 @@ class BigGANGenerator(nn.Module):
         self.latent_dim = self.chunk * self.num_chunks
         self.hierarchical = hierarchical
         self.shared = layers.embedding(num_classes, shared_dim) if shared_dim else None
+        if self.shared is not None and shared_init_gain != 1.0:
+            with torch.no_grad():
+                self.shared.weight.mul_(shared_init_gain)
         if shared_dim:
             condition = shared_dim + (self.chunk if hierarchical else 0)
         else:

@@ -15,8 +15,9 @@ shipped digit classifier,
 
     python scripts/truncation_table.py RUN_DIR --thresholds none 1.0 0.5 0.25 --n 1000
 
-``none`` is plain N(0, I) sampling (``ganzoo sample RUN`` without ``--truncation``). The table is
-Markdown on stdout.
+``none`` is plain N(0, I) sampling (``ganzoo sample RUN`` without ``--truncation``); a last row
+gives the spreads of ``--n`` real digits grouped by their labels, the variety the samples are
+to be compared with. The table is Markdown on stdout.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import torch
 
 from ganzoo.api import load
 from ganzoo.metrics import digits, distances
-from ganzoo.metrics.reference import reference_features
+from ganzoo.metrics.reference import build_source, real_samples, reference_features
 from ganzoo.metrics.samples import balanced_labels, reference_key
 
 
@@ -57,6 +58,14 @@ def measure(run, threshold: float | None, n: int, seed: int, real_features: torc
     }
 
 
+def real_row(run, n: int, seed: int) -> dict[str, float]:
+    """The same spreads for ``n`` real digits grouped by their labels: the variety to compare with."""
+    real = real_samples(build_source(run), n, seed + 1, keys=("real", "label"))
+    images, labels = real["real"].float(), real["label"].long()
+    features = digits.digit_features(images, run.device)
+    return {"feature_spread": within_class_spread(features, labels), "pixel_spread": within_class_spread(images, labels)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", help="a class-conditional run trained on the embedded digits (e.g. biggan's demo)")
@@ -78,6 +87,8 @@ def main() -> None:
         row = measure(run, threshold, args.n, args.seed, real)
         print(f"| {text} | {row['class_accuracy']:.3f} | {row['mean_confidence']:.3f} | {row['feature_spread']:.2f} | "
               f"{row['pixel_spread']:.2f} | {row['digit_fd']:.1f} |", flush=True)
+    row = real_row(run, args.n, args.seed)
+    print(f"| real digits | | | {row['feature_spread']:.2f} | {row['pixel_spread']:.2f} | |")
 
 
 if __name__ == "__main__":

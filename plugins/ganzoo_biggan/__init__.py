@@ -127,8 +127,8 @@ def ganzoo_variants():
                 "demo": "deviates from the paper to fit a CPU: 32 px digits, G widths 64-64-32-16 and D widths 32 "
                         "(the code's 32 px tables at ch 64: 256 throughout), dim_z 32 in 4 chunks of 8, shared "
                         "embedding 32 (not 128) initialised with rows of norm 5.66 (shared_init_gain; the code's "
-                        "orthogonal rows have norm 1, so the class starts a quarter as loud as a z chunk in each "
-                        "conditional BN and the short run collapses onto one digit for every class), attention "
+                        "orthogonal rows have norm 1, below a z chunk's ~2.8, so the class starts quiet in each "
+                        "conditional BN and short runs collapsed onto one digit for every class), attention "
                         "at 16 px in both, batch 32 (not 2,048), Adam at 5e-4 / 1e-3 (not 5e-5 / 2e-4; the "
                         "paper's betas and two D steps kept), EMA 0.995 from step 0 (not 0.9999 from 20,000, "
                         "which averages over far more steps than 800); every defining part is kept",

@@ -159,7 +159,8 @@ def ganzoo_variants():
                 # rows start at the norm of a z chunk (shared_init_gain 5.66 = sqrt(32); at 1 every
                 # short run tried collapsed onto one digit for all classes) and larger steps than the
                 # paper's (5e-4 / 1e-3). Measured with one thread on a shared 2-core CPU: about 0.5 s
-                # of CPU time per iteration, so 800 iterations take about 6-7 minutes of one core.
+                # of CPU time per iteration; `ganzoo run biggan` alone on a quiet 2-core CPU (two
+                # threads) took 4 min 13 s, and drew the asked digit in 93.5 % of 1,000 samples.
                 "demo": {
                     "steps": 800, "batch_size": 32, "image_size": 32, "grid_size": 100,
                     "model.g_ch": 16, "model.g_widths": [4, 4, 2, 1], "model.d_ch": 8, "model.latent_dim": 32,

@@ -34,7 +34,9 @@ every block, while here attention goes after the blocks whose output really has 
 orthogonal regularisation is the paper's term β‖WWᵀ ⊙ (1 − I)‖² added to G's loss, whose
 gradient is twice the one the code adds to the weights directly (see
 :func:`ganzoo.parts.regularisers.orthogonal_regularisation`): the code's ``--G_ortho 1e-4`` is
-``model.ortho_beta=5e-5`` here; cross-replica BN is plain BN.
+``model.ortho_beta=5e-5`` here; cross-replica BN is plain BN. Added here: a 16 px layout (the
+32 px one a block shorter) for tiny images and quick tests, and ``model.shared_init_gain``, a factor
+on the shared embedding's initial rows (1, the code's, by default; the ``demo`` profile's 5.66).
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ NOTES = (
     "(same one-vector power iteration, no Gram-Schmidt over several), plain BN instead of cross-replica BN, "
     "orthogonal regularisation as the paper's loss term (the code's --G_ortho 1e-4 is ortho_beta 5e-5 here), attention "
     "placed by the true output size (the code's D_arch[32] marks every block 16 px), z chunks of "
-    "dim_z // (blocks + 1) as the code rounds them."
+    "dim_z // (blocks + 1) as the code rounds them. Not in the code: a 16 px layout (the 32 px one a block "
+    "shorter) and model.shared_init_gain (1, the code's, unless a profile sets it)."
 )
 
 

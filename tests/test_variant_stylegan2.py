@@ -105,6 +105,24 @@ def test_modulated_convolution_scales_by_styles_and_demodulates():
         assert torch.allclose(out[i], torch.nn.functional.conv2d(x[i:i + 1], w, padding=1)[0], atol=1e-5)
 
 
+def test_the_upsampling_modulated_convolution_is_each_samples_own_transposed_convolution():
+    # the activations are scaled instead of building a weight per sample; the sum must be the same
+    from ganzoo_stylegan2.networks import modulated_conv2d
+    from ganzoo_stylegan2.resample import setup_filter, upfirdn2d
+
+    torch.manual_seed(0)
+    x, weight, styles = torch.randn(3, 4, 4, 4), torch.randn(5, 4, 3, 3), torch.rand(3, 4) + 0.5
+    fir = setup_filter()
+    out = modulated_conv2d(x, weight, styles, up=True, resample_filter=fir)
+    assert out.shape == (3, 5, 8, 8)
+    for i in range(3):
+        w = weight * styles[i].view(1, 4, 1, 1)
+        w = w / (w.square().sum(dim=[1, 2, 3], keepdim=True) + 1e-8).sqrt()
+        expected = torch.nn.functional.conv_transpose2d(x[i:i + 1], w.transpose(0, 1), stride=2)
+        expected = upfirdn2d(expected, fir, padding=(1, 1, 1, 1), gain=4.0)
+        assert torch.allclose(out[i], expected[0], atol=1e-5)
+
+
 def test_fir_resampling_keeps_a_flat_image_flat():
     from ganzoo_stylegan2.resample import downsample2d, setup_filter, upsample2d
 

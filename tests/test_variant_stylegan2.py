@@ -496,3 +496,60 @@ def test_conv_clamp_bounds_every_convolution_output_as_train_py_sets_it():
         outputs += [layer(x, w) for layer in layers]
         peak = max(float(out.abs().max()) for out in outputs)
         assert (peak <= 256.0 + 1e-3) if clamp else peak > 256.0
+
+
+def test_latent_input_feeds_w_to_the_first_layer_through_a_dense_layer():
+    from ganzoo_stylegan2.networks import Generator
+
+    torch.manual_seed(0)
+    plain = Generator(16, 0, 16, 16, 1, 2, channel_base=256, channel_max=32)
+    dense = Generator(16, 0, 16, 16, 1, 2, channel_base=256, channel_max=32, latent_input=True)
+    first = dense.synthesis.blocks[0]
+    assert not hasattr(first, "const") and hasattr(plain.synthesis.blocks[0], "const")
+    # the constant's 32·4·4 values are replaced by a 16 → 32·4·4 dense layer with biases
+    difference = sum(p.numel() for p in dense.parameters()) - sum(p.numel() for p in plain.parameters())
+    assert difference == 16 * 512 + 512 - 512
+    seen = []
+    handle = first.conv1.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    with torch.no_grad():
+        dense(torch.randn(4, 16), noise_mode="const")
+    handle.remove()
+    assert seen[0].shape == (4, 32, 4, 4) and seen[0].std(dim=0).mean() > 0.1  # the input differs per sample
+
+
+#: The learning check: the ``demo`` profile (latent input, the cifar config's switches, narrow
+#: widths) at 16 px, LEARNING_STEPS iterations of batch 32. Scored as ProGAN's test is scored: the
+#: Fréchet distance of the EMA samples' pixels to 2,000 real digits at 16 px, against an untrained
+#: generator of the same shape and seed. Measured on a shared 2-core CPU (one thread, about 50 s of
+#: CPU time each): 41.7 against 373.0 untrained (ratio 0.11) at seed 0, 35.4 (0.09) at seed 1, 38.9
+#: (0.10) at seed 2. The bar is over three times the worst seed's ratio. It fails without learning:
+#: with a learning rate of 1e-12 the distance stayed at 373.6 (ratio 1.00).
+LEARNING_SIZE, LEARNING_STEPS = 16, 600
+LEARNING_SETTINGS = {"steps": LEARNING_STEPS, "model.channel_base": 256, "device": "cpu", "speed": "eager",
+                     "sample_every": LEARNING_STEPS, "checkpoint_every": LEARNING_STEPS, "log_every": 100}
+MAX_DISTANCE_RATIO = 0.35
+
+
+@pytest.mark.slow
+def test_a_short_demo_run_draws_pixels_far_closer_to_the_digits_than_an_untrained_generator(tmp_path):
+    from ganzoo_stylegan2.networks import Generator
+
+    from ganzoo.metrics.distances import frechet_distance
+    from ganzoo.metrics.reference import build_source, real_samples
+
+    config = make_config("stylegan2", dataset="mnist", image_size=LEARNING_SIZE, seed=0, profile="demo",
+                         overrides={k: str(v) for k, v in LEARNING_SETTINGS.items()})
+    result = ganzoo.train("stylegan2", config=config, out=tmp_path / "run")
+    run = ganzoo.load(result.run_dir, device="cpu")
+    n = 2000
+    real = real_samples(build_source(run), n, seed=0)["real"].flatten(1)
+    p = config.model
+    torch.manual_seed(0)
+    untrained = Generator(p.latent_dim, 0, p.w_dim, LEARNING_SIZE, 1, p.mapping_layers, p.mapping_lr_multiplier,
+                          p.w_avg_beta, p.channel_base, p.channel_max, p.conv_clamp, p.latent_input)
+    with torch.no_grad():
+        before = untrained(torch.randn(n, p.latent_dim), noise_mode="const").clamp(-1, 1).flatten(1)
+    trained = frechet_distance(real, run.sample(n, seed=1).flatten(1))
+    untrained_distance = frechet_distance(real, before)
+    print(f"stylegan2: pixel Fréchet distance at 16 px {trained:.1f}, untrained {untrained_distance:.1f}")
+    assert trained < MAX_DISTANCE_RATIO * untrained_distance

@@ -205,10 +205,17 @@ class SynthesisBlock(nn.Module):
     """One resolution of the 'skip' generator: (upsampling conv,) conv, toRGB added to the upsampled image."""
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int,
-                 conv_clamp: float | None = None) -> None:
+                 conv_clamp: float | None = None, latent_input: bool = False) -> None:
         super().__init__()
         self.in_channels = in_channels
-        if in_channels == 0:
+        self.latent_input = latent_input and in_channels == 0
+        if self.latent_input:
+            # StyleGAN (Karras et al. 2019), Table 1 configuration C: the latent also enters through the
+            # "traditional input", a dense layer to the first resolution, which configuration D replaces
+            # by the learned constant. Not in NVlabs' StyleGAN2 code; an option of ganzoo's.
+            self.input = FullyConnected(w_dim, out_channels * resolution * resolution)
+            self.input_shape = (out_channels, resolution, resolution)
+        elif in_channels == 0:
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
         else:
             self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True, conv_clamp=conv_clamp)
@@ -219,7 +226,10 @@ class SynthesisBlock(nn.Module):
 
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor,
                 noise_mode: str = "random") -> tuple[torch.Tensor, torch.Tensor]:
-        if self.in_channels == 0:
+        if self.latent_input:
+            x = self.input(ws[:, 0]).reshape(ws.shape[0], *self.input_shape)
+            x = self.conv1(x, ws[:, 0], noise_mode)
+        elif self.in_channels == 0:
             x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
             x = self.conv1(x, ws[:, 0], noise_mode)
         else:
@@ -245,7 +255,7 @@ class SynthesisNetwork(nn.Module):
     """w (one per layer) → image, from 4×4 up to ``img_resolution``."""
 
     def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channel_base: int = 32768,
-                 channel_max: int = 512, conv_clamp: float | None = None) -> None:
+                 channel_max: int = 512, conv_clamp: float | None = None, latent_input: bool = False) -> None:
         super().__init__()
         self.resolutions = block_resolutions(img_resolution)
         self.blocks = nn.ModuleList()
@@ -253,7 +263,7 @@ class SynthesisNetwork(nn.Module):
         for res in self.resolutions:
             in_channels = channels_at(res // 2, channel_base, channel_max) if res > 4 else 0
             block = SynthesisBlock(in_channels, channels_at(res, channel_base, channel_max), w_dim, res, img_channels,
-                                   conv_clamp)
+                                   conv_clamp, latent_input)
             self.blocks.append(block)
             self.num_ws += block.num_conv
         self.num_ws += 1  # the last toRGB's own w
@@ -273,10 +283,12 @@ class Generator(nn.Module):
 
     def __init__(self, z_dim: int, num_classes: int, w_dim: int, img_resolution: int, img_channels: int,
                  mapping_layers: int = 8, lr_multiplier: float = 0.01, w_avg_beta: float = 0.995,
-                 channel_base: int = 32768, channel_max: int = 512, conv_clamp: float | None = None) -> None:
+                 channel_base: int = 32768, channel_max: int = 512, conv_clamp: float | None = None,
+                 latent_input: bool = False) -> None:
         super().__init__()
         self.z_dim, self.num_classes, self.w_dim, self.img_resolution = z_dim, num_classes, w_dim, img_resolution
-        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp)
+        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp,
+                                          latent_input)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(z_dim, num_classes, w_dim, self.num_ws, mapping_layers, lr_multiplier, w_avg_beta)
 

@@ -53,7 +53,10 @@ TINY: dict[str, dict[str, Any]] = {
     "stylegan2": {"dataset": "mnist", "image_size": 8, "batch_size": 4, "model.latent_dim": 8, "model.w_dim": 8,
                   "model.mapping_layers": 2, "model.channel_base": 64, "model.channel_max": 8,
                   "model.r1_interval": 2, "model.pl_interval": 2, "model.ada_interval": 3,
-                  "model.ada_kimg": 0.1, "model.augment_p": 0.2, "model.ema_kimg": 0.01},
+                  "model.ada_kimg": 0.1, "model.augment_p": 0.2, "model.ema_kimg": 0.01,
+                  # every lazy player, ADA and style mixing on (the demo profile turns them off)
+                  "model.augment": "ada", "model.pl_weight": 2.0, "model.style_mixing_prob": 0.9,
+                  "model.d_architecture": "resnet"},
     # the example third-party plugin (examples/ganzoo-lsgan), when installed
     "lsgan": {"dataset": "mnist", "batch_size": 4, "model.latent_dim": 8, "model.width": 4},
     "cgan": {"dataset": "mnist", "batch_size": 10, "model.latent_dim": 8, "model.z_hidden": 8,

@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("run_dir", help="a run trained on the embedded digits (e.g. biggan's or stylegan2's demo)")
     parser.add_argument("--thresholds", nargs="+", default=["none", "1.0", "0.5", "0.25"],
                         help="truncation thresholds; 'none' for untruncated z")
-    parser.add_argument("--n", type=int, default=1000, help="samples per threshold, every digit equally often")
+    parser.add_argument("--n", type=int, default=1000, help="samples per threshold (a conditional run asks for every digit equally often)")
     parser.add_argument("--seed", type=int, default=0, help="seed of z and of the real digits")
     parser.add_argument("--checkpoint", default=None, help="checkpoint file (default: the run's latest)")
     args = parser.parse_args()

@@ -226,11 +226,11 @@ class SynthesisBlock(nn.Module):
 
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor,
                 noise_mode: str = "random") -> tuple[torch.Tensor, torch.Tensor]:
-        if self.latent_input:
-            x = self.input(ws[:, 0]).reshape(ws.shape[0], *self.input_shape)
-            x = self.conv1(x, ws[:, 0], noise_mode)
-        elif self.in_channels == 0:
-            x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
+        if self.in_channels == 0:
+            if self.latent_input:
+                x = self.input(ws[:, 0]).reshape(ws.shape[0], *self.input_shape)
+            else:
+                x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
             x = self.conv1(x, ws[:, 0], noise_mode)
         else:
             x = self.conv0(x, ws[:, 0], noise_mode)

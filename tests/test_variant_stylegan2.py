@@ -134,6 +134,88 @@ def test_fir_resampling_keeps_a_flat_image_flat():
     assert torch.allclose(up[..., 2:-2, 2:-2], torch.tensor(2.0)) and torch.allclose(down[..., 1:-1, 1:-1], torch.tensor(2.0))
 
 
+def test_bias_act_computes_the_written_out_ops_with_their_first_and_second_derivatives():
+    """bias, leaky ReLU × √2, gain, clamp: the values, the gradients and the gradient of a gradient
+    (R1 and path length take one) equal those of the plain ops, and the input is left as it was."""
+    import math
+
+    from ganzoo_stylegan2.networks import bias_act
+
+    torch.manual_seed(0)
+
+    def plain(x, bias, activation, gain, limit):
+        y = x if bias is None else x + bias.view(1, -1, 1, 1)
+        y = torch.nn.functional.leaky_relu(y, 0.2) * math.sqrt(2) if activation == "lrelu" else y
+        y = y * gain
+        return y if limit is None else y.clamp(-limit, limit)
+
+    cases = [(True, "lrelu", 1.0, 2.0), (True, "lrelu", math.sqrt(0.5), None), (False, "lrelu", 1.0, 2.0),
+             (True, "linear", 1.0, 2.0), (False, "linear", math.sqrt(0.5), 2.0), (False, "linear", 1.0, None)]
+    for with_bias, activation, gain, limit in cases:
+        base = torch.randn(3, 4, 5, 5, dtype=torch.float64) * 2
+        bias0 = torch.randn(4, dtype=torch.float64)
+        results = []
+        for fn in (bias_act, plain):
+            x = base.clone().requires_grad_()
+            bias = bias0.clone().requires_grad_() if with_bias else None
+            y = fn(x, bias, activation, gain, limit)
+            inputs = [x] + ([bias] if with_bias else [])
+            grads = torch.autograd.grad((y * torch.linspace(-1, 1, y.numel(), dtype=y.dtype).view_as(y)).square().sum(),
+                                        inputs, create_graph=True)
+            second = torch.autograd.grad(sum(g.square().sum() for g in grads), inputs, allow_unused=True)
+            assert torch.equal(x.detach(), base)  # the caller's tensor is not overwritten
+            results.append([y.detach(), *[g.detach() for g in grads], *[s for s in second if s is not None]])
+        mine, expected = results
+        assert len(mine) == len(expected)
+        for a, b in zip(mine, expected, strict=True):
+            assert torch.allclose(a, b, rtol=1e-12, atol=1e-12), (with_bias, activation, gain, limit)
+        if limit is not None:  # the clamp acted on some values, so its gradient was exercised
+            assert (results[1][0].abs() == limit).any()
+
+
+def test_channels_last_networks_compute_what_the_contiguous_ones_compute():
+    """The NHWC layout is a speed setting: same outputs, same gradients, R1's double backward too."""
+    from ganzoo_stylegan2.networks import Discriminator, Generator
+
+    outputs = []
+    for channels_last in (False, True):
+        torch.manual_seed(0)
+        G = Generator(8, 0, 8, 16, 1, 2, channel_base=256, channel_max=16, conv_clamp=256.0, latent_input=True,
+                      channels_last=channels_last)
+        D = Discriminator(0, 16, 1, "resnet", 256, 16, 2, 1, conv_clamp=256.0, channels_last=channels_last)
+        if channels_last:
+            assert G.synthesis.blocks[-1].conv1.weight.is_contiguous(memory_format=torch.channels_last)
+        torch.manual_seed(1)
+        img = G(torch.randn(4, 8), noise_mode="const")
+        logits = D(img)
+        reals = torch.randn(4, 1, 16, 16, requires_grad=True)
+        (grad,) = torch.autograd.grad(D(reals).sum(), reals, create_graph=True)
+        (logits.sum() + grad.square().sum()).backward()
+        if channels_last:
+            assert D.blocks[0].conv0(D.blocks[0].fromrgb(reals)).is_contiguous(memory_format=torch.channels_last)
+        outputs.append([img, logits, grad] + [p.grad for p in (*G.parameters(), *D.parameters()) if p.grad is not None])
+    assert len(outputs[0]) == len(outputs[1]) > 10
+    for a, b in zip(*outputs, strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_fir_filtering_pads_inside_the_convolution_as_an_explicit_pad_would():
+    from ganzoo_stylegan2.resample import upfirdn2d
+
+    torch.manual_seed(0)
+    x, f = torch.randn(2, 3, 9, 9, dtype=torch.float64), torch.rand(4, 4, dtype=torch.float64)  # not symmetric
+    for padding, up, down in [((2, 2, 2, 2), 1, 2), ((1, 1, 1, 1), 1, 1), ((0, 0, 0, 0), 2, 1), ((2, 1, 2, 1), 2, 1),
+                              ((1, 1, 2, 2), 1, 1)]:
+        out = upfirdn2d(x, f, up=up, down=down, padding=padding, gain=3.0)
+        ref = x
+        if up > 1:
+            ref = torch.zeros(2, 3, 9 * up, 9 * up, dtype=x.dtype)
+            ref[:, :, ::up, ::up] = x
+        ref = torch.nn.functional.pad(ref, list(padding))
+        ref = torch.nn.functional.conv2d(ref, (f * 3.0).flip([0, 1])[None, None].repeat(3, 1, 1, 1), groups=3)
+        assert torch.allclose(out, ref[:, :, ::down, ::down], atol=1e-12), padding
+
+
 def test_minibatch_stddev_appends_the_groups_mean_standard_deviation():
     from ganzoo_stylegan2.networks import MinibatchStd
 

@@ -40,14 +40,33 @@ def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
 
 
-def lrelu(x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
-    return F.leaky_relu(x, 0.2) * (LRELU_GAIN * gain)
+def bias_act(x: torch.Tensor, bias: torch.Tensor | None = None, activation: str = "linear", gain: float = 1.0,
+             limit: float | None = None) -> torch.Tensor:
+    """NVlabs' ``bias_act`` in plain PyTorch: add the per-channel ``bias``, apply the activation
+    (``"lrelu"``: leaky ReLU of slope 0.2 with its gain √2), multiply by ``gain``, clamp to ±``limit``.
 
-
-def clamp(x: torch.Tensor, limit: float | None) -> torch.Tensor:
-    """x clamped to ±``limit`` (NVlabs' ``bias_act(..., clamp=...)``, after bias, activation and
-    gain); ``None`` leaves it alone."""
-    return x if limit is None else x.clamp(-limit, limit)
+    The same ops in the same order as written out, with less memory traffic: a step runs in place
+    on a tensor made here whenever no earlier step saved that tensor for its backward pass, and the
+    clamp is ``hardtanh``, whose backward is one kernel where ``clamp``'s is four (gt, lt, and,
+    where). ``x`` itself is never modified; double backward (R1, path length) goes through it as
+    through the plain ops.
+    """
+    writable = False  # x was made here and no backward pass needs its values
+    if bias is not None:
+        x = x + bias.reshape([1, -1] + [1] * (x.ndim - 2))
+        writable = True
+    if activation == "lrelu":
+        x = F.leaky_relu(x, 0.2, inplace=writable)
+        writable = not writable  # in place, its backward keeps the result; else a new tensor
+        gain = gain * LRELU_GAIN
+    elif activation != "linear":
+        raise ValueError(f"unknown activation {activation!r}")
+    if gain != 1:
+        x = x.mul_(gain) if writable else x * gain
+        writable = True  # a product with a number keeps nothing for its backward
+    if limit is not None:
+        x = F.hardtanh(x, -limit, limit, inplace=writable)
+    return x
 
 
 class FullyConnected(nn.Module):
@@ -63,8 +82,7 @@ class FullyConnected(nn.Module):
         self.bias_gain = lr_multiplier
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.linear(x, self.weight * self.weight_gain, self.bias * self.bias_gain)
-        return lrelu(x) if self.activation == "lrelu" else x
+        return bias_act(F.linear(x, self.weight * self.weight_gain, self.bias * self.bias_gain), None, self.activation)
 
 
 class Conv2d(nn.Module):
@@ -79,6 +97,8 @@ class Conv2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
         self.register_buffer("resample_filter", setup_filter(), persistent=False)
+        #: the layout of the output; the convolution itself picks NCHW for a one-channel input
+        self.memory_format = torch.contiguous_format
 
     def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
         w = self.weight * self.weight_gain
@@ -89,10 +109,9 @@ class Conv2d(nn.Module):
             x = F.conv2d(upfirdn2d(x, self.resample_filter, padding=(pad, pad, pad, pad)), w, stride=2)
         else:
             x = F.conv2d(x, w, padding=self.padding)
-        if self.bias is not None:
-            x = x + self.bias.view(1, -1, 1, 1)
-        x = lrelu(x, gain) if self.activation == "lrelu" else x * gain
-        return clamp(x, None if self.conv_clamp is None else self.conv_clamp * gain)
+        limit = None if self.conv_clamp is None else self.conv_clamp * gain
+        x = x.contiguous(memory_format=self.memory_format)  # a no-op unless a fromRGB layer's output is NCHW
+        return bias_act(x, self.bias, self.activation, gain, limit)
 
 
 class MappingNetwork(nn.Module):
@@ -181,7 +200,7 @@ class SynthesisLayer(nn.Module):
             x = x + torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device) * self.noise_strength
         elif noise_mode == "const":
             x = x + self.noise_const * self.noise_strength
-        return clamp(lrelu(x + self.bias.view(1, -1, 1, 1)), self.conv_clamp)
+        return bias_act(x, self.bias, "lrelu", limit=self.conv_clamp)
 
 
 class ToRGB(nn.Module):
@@ -197,17 +216,17 @@ class ToRGB(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w) * self.weight_gain
-        return clamp(modulated_conv2d(x, self.weight, styles, demodulate=False) + self.bias.view(1, -1, 1, 1),
-                     self.conv_clamp)
+        return bias_act(modulated_conv2d(x, self.weight, styles, demodulate=False), self.bias, limit=self.conv_clamp)
 
 
 class SynthesisBlock(nn.Module):
     """One resolution of the 'skip' generator: (upsampling conv,) conv, toRGB added to the upsampled image."""
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int,
-                 conv_clamp: float | None = None, latent_input: bool = False) -> None:
+                 conv_clamp: float | None = None, latent_input: bool = False, channels_last: bool = False) -> None:
         super().__init__()
         self.in_channels = in_channels
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.latent_input = latent_input and in_channels == 0
         if self.latent_input:
             # StyleGAN (Karras et al. 2019), Table 1 configuration C: the latent also enters through the
@@ -231,7 +250,7 @@ class SynthesisBlock(nn.Module):
                 x = self.input(ws[:, 0]).reshape(ws.shape[0], *self.input_shape)
             else:
                 x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
-            x = self.conv1(x, ws[:, 0], noise_mode)
+            x = self.conv1(x.contiguous(memory_format=self.memory_format), ws[:, 0], noise_mode)
         else:
             x = self.conv0(x, ws[:, 0], noise_mode)
             x = self.conv1(x, ws[:, 1], noise_mode)
@@ -255,7 +274,8 @@ class SynthesisNetwork(nn.Module):
     """w (one per layer) → image, from 4×4 up to ``img_resolution``."""
 
     def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channel_base: int = 32768,
-                 channel_max: int = 512, conv_clamp: float | None = None, latent_input: bool = False) -> None:
+                 channel_max: int = 512, conv_clamp: float | None = None, latent_input: bool = False,
+                 channels_last: bool = False) -> None:
         super().__init__()
         self.resolutions = block_resolutions(img_resolution)
         self.blocks = nn.ModuleList()
@@ -263,10 +283,12 @@ class SynthesisNetwork(nn.Module):
         for res in self.resolutions:
             in_channels = channels_at(res // 2, channel_base, channel_max) if res > 4 else 0
             block = SynthesisBlock(in_channels, channels_at(res, channel_base, channel_max), w_dim, res, img_channels,
-                                   conv_clamp, latent_input)
+                                   conv_clamp, latent_input, channels_last)
             self.blocks.append(block)
             self.num_ws += block.num_conv
         self.num_ws += 1  # the last toRGB's own w
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
         x = img = None
@@ -284,11 +306,11 @@ class Generator(nn.Module):
     def __init__(self, z_dim: int, num_classes: int, w_dim: int, img_resolution: int, img_channels: int,
                  mapping_layers: int = 8, lr_multiplier: float = 0.01, w_avg_beta: float = 0.995,
                  channel_base: int = 32768, channel_max: int = 512, conv_clamp: float | None = None,
-                 latent_input: bool = False) -> None:
+                 latent_input: bool = False, channels_last: bool = False) -> None:
         super().__init__()
         self.z_dim, self.num_classes, self.w_dim, self.img_resolution = z_dim, num_classes, w_dim, img_resolution
         self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp,
-                                          latent_input)
+                                          latent_input, channels_last)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(z_dim, num_classes, w_dim, self.num_ws, mapping_layers, lr_multiplier, w_avg_beta)
 
@@ -347,9 +369,11 @@ class Discriminator(nn.Module):
 
     def __init__(self, num_classes: int, img_resolution: int, img_channels: int, architecture: str = "resnet",
                  channel_base: int = 32768, channel_max: int = 512, mbstd_group_size: int = 4,
-                 mbstd_num_channels: int = 1, mapping_layers: int = 8, conv_clamp: float | None = None) -> None:
+                 mbstd_num_channels: int = 1, mapping_layers: int = 8, conv_clamp: float | None = None,
+                 channels_last: bool = False) -> None:
         super().__init__()
         self.num_classes = num_classes
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         resolutions = block_resolutions(img_resolution)[::-1][:-1]  # img_resolution down to 8
         channels = {res: channels_at(res, channel_base, channel_max) for res in [*resolutions, 4]}
         self.blocks = nn.ModuleList(
@@ -364,9 +388,15 @@ class Discriminator(nn.Module):
         self.conv = Conv2d(c4 + mbstd_num_channels, c4, 3, "lrelu", conv_clamp=conv_clamp)
         self.fc = FullyConnected(c4 * 16, c4, "lrelu")
         self.out = FullyConnected(c4, max(self.cmap_dim, 1))
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+            for layer in self.modules():
+                if isinstance(layer, Conv2d):
+                    layer.memory_format = torch.channels_last
 
     def forward(self, img: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         x = None
+        img = img.contiguous(memory_format=self.memory_format)
         for block in self.blocks:
             x = block(x, img)
         if self.mbstd is not None:

@@ -32,9 +32,12 @@ def upfirdn2d(x: torch.Tensor, f: torch.Tensor, up: int = 1, down: int = 1,
         x = x.reshape(n, c, h, 1, w, 1)
         x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
         x = x.reshape(n, c, h * up, w * up)
-    x = F.pad(x, list(padding))
     weight = (f * gain).flip([0, 1]).to(x.dtype)[None, None].repeat(c, 1, 1, 1)
-    x = F.conv2d(x, weight, groups=c)
+    left, right, top, bottom = padding
+    if left == right >= 0 and top == bottom >= 0:  # the convolution pads itself: no padded copy of x
+        x = F.conv2d(x, weight, padding=(top, left), groups=c)
+    else:
+        x = F.conv2d(F.pad(x, list(padding)), weight, groups=c)
     if down > 1:
         x = x[:, :, ::down, ::down]
     return x

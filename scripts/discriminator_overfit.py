@@ -1,0 +1,54 @@
+"""How a StyleGAN2 run's D judges its own training digits against digits it never saw.
+
+ADA (Karras et al. 2020, Figure 1b) starts from this measurement: a discriminator that overfits
+keeps calling its training images real while its verdict on held-out real images falls towards the
+generated ones'. For a run on the first ``data.limit`` embedded digits, this prints the share of
+positive logits (the sign that ADA's r_t averages) and the mean logit of D, without augmentation,
+on up to 496 of those training digits, on 496 digits from the second half of the embedded set that
+the run never saw, and on 496 generated ones, at each checkpoint given::
+
+    python scripts/discriminator_overfit.py runs/ada-50 --limit 50 --checkpoint step-00002000.pt step-00005000.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", help="a stylegan2 run on the embedded digits with --set data.limit=N")
+    parser.add_argument("--limit", type=int, required=True, help="the run's data.limit (its first N digits)")
+    parser.add_argument("--checkpoint", nargs="*", default=[None], help="checkpoint files (default: the latest)")
+    args = parser.parse_args()
+    if not 4 <= args.limit <= 5000:
+        parser.error("--limit must be between 4 and 5000: the held-out digits are the second half of the set")
+
+    from pathlib import Path
+
+    from ganzoo.api import load
+    from ganzoo.data.mnist import embedded_mnist
+    from ganzoo.data.source import resize_uint8
+
+    images, _ = embedded_mnist()
+    for name in args.checkpoint:
+        checkpoint = None if name is None else (name if Path(name).exists() else Path(args.run) / "checkpoints" / name)
+        run = load(args.run, checkpoint, device="cpu", weights="raw")
+        D, G = run.networks["discriminator"], run.networks["generator"]
+        size = G.img_resolution
+        digits = resize_uint8(images, size).float() / 127.5 - 1
+        n = min(args.limit, 496) // 4 * 4  # whole minibatch-stddev groups
+        torch.manual_seed(0)
+        with torch.no_grad():
+            fake = G(torch.randn(496, G.z_dim))
+            sets = {"training digits": digits[:n], "unseen digits": digits[5000:5496], "generated": fake}
+            logits = {k: torch.cat([D(batch) for batch in x.split(32)]) for k, x in sets.items()}
+        parts = [f"{k}: positive {float((v > 0).float().mean()):.2f}, mean logit {float(v.mean()):+.2f}"
+                 for k, v in logits.items()]
+        print(f"{name or 'latest'}: " + "; ".join(parts))
+
+
+if __name__ == "__main__":
+    main()

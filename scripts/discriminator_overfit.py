@@ -38,8 +38,6 @@ def main() -> None:
 
     from pathlib import Path
 
-    from ganzoo_stylegan2.ada import augment
-
     from ganzoo.api import load
     from ganzoo.data.mnist import embedded_mnist
     from ganzoo.data.source import resize_uint8
@@ -56,23 +54,30 @@ def main() -> None:
         with torch.no_grad():
             fake = G(torch.randn(496, G.z_dim))
             sets = {"training digits": digits[:n], "unseen digits": digits[5000:5496], "generated": fake}
-            logits = {k: torch.cat([D(batch) for batch in x.split(32)]) for k, x in sets.items()}
+            logits = {k: judge(D, x) for k, x in sets.items()}
         parts = [f"{k}: positive {float((v > 0).float().mean()):.2f}, mean logit {float(v.mean()):+.2f}"
                  for k, v in logits.items()]
         print(f"{name or 'latest'}: " + "; ".join(parts))
         for p in args.augment_p:
-            print(f"  p {p:g}: " + "; ".join(augmented_verdict(D, augment, k, sets[k], p) for k in
+            print(f"  p {p:g}: " + "; ".join(augmented_verdict(D, k, sets[k], p) for k in
                                               ("training digits", "unseen digits")))
 
 
-def augmented_verdict(D, augment, label: str, digits, p: float, repeats: int = 8) -> str:
+def judge(D, images: torch.Tensor) -> torch.Tensor:
+    """D's logits for ``images``, in minibatches of 32."""
+    return torch.cat([D(batch) for batch in images.split(32)])
+
+
+def augmented_verdict(D, label: str, digits, p: float, repeats: int = 8) -> str:
     """Share of positive logits on the digits no transform touched and on those some transform
     changed, over ``repeats`` seeded draws of the pipeline at ``p``; and the sign mean of the mix."""
+    from ganzoo_stylegan2.ada import augment
+
     signs, changed = [], []
     with torch.no_grad():
         for seed in range(repeats):
             x = augment(digits, p, torch.Generator().manual_seed(seed))
-            signs.append(torch.cat([D(batch) for batch in x.split(32)]).sign())
+            signs.append(judge(D, x).sign())
             changed.append((x - digits).abs().flatten(1).amax(1) > 1e-5)
     signs, changed = torch.cat(signs), torch.cat(changed)
 
